@@ -1,0 +1,70 @@
+// Jobs: what runs, when, and under which policies.
+//
+// A JobSpec is plain data (an aggregate with defaulted members), so a three-line job is valid:
+// a name, a schedule and an action. Policies follow the cluster contract
+// (docs/cluster.md): overlap, timeout, misfire with a bounded catch-up, delivery, placement.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "solocron/cron.hpp"
+#include "solocron/store.hpp"
+
+namespace solocron {
+
+enum class MisfirePolicy { skip, run_once, run_all };
+enum class Delivery { at_most_once, at_least_once };
+enum class RunOn { once, every_node, local };
+
+// What an in-process job receives (section 12 of the cluster contract).
+struct RunContext {
+  std::string job;
+  std::chrono::sys_seconds scheduled_at;
+  std::string node;
+  int attempt = 1;
+  std::int64_t fence = 0;  // 0 for memory: and run_on: local
+  std::stop_token stop;    // requested on timeout, replace, shutdown or lost lease
+};
+
+// Result of an in-process callable: 0 means success; anything else is a failure exit code.
+using JobCallable = std::function<int(const RunContext&)>;
+
+struct CommandSpec {
+  std::vector<std::string> argv;  // run without a shell...
+  std::string shell_command;      // ...or, when `shell` is true, `/bin/sh -c shell_command`
+  bool shell = false;
+  std::string working_dir;                   // empty: the node's working directory
+  std::map<std::string, std::string> env;    // added to the node's environment
+};
+
+struct JobSpec {
+  std::string name;          // [A-Za-z0-9_.-]{1,128}, unique
+  Schedule schedule;         // already parsed (carries its zone)
+  std::variant<CommandSpec, JobCallable> action;
+
+  OverlapMode overlap = OverlapMode::allow;
+  std::optional<std::chrono::milliseconds> timeout;      // none: no limit
+  std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};  // SIGTERM -> SIGKILL
+  MisfirePolicy misfire = MisfirePolicy::skip;
+  std::size_t max_catchup = 10;
+  std::optional<std::chrono::milliseconds> starting_deadline;  // none: no limit
+  Delivery delivery = Delivery::at_most_once;
+  RunOn run_on = RunOn::once;
+  std::size_t output_tail_bytes = 4096;
+  bool paused = false;
+};
+
+// Returns an error message if the name is not [A-Za-z0-9_.-]{1,128}.
+std::optional<std::string> validate_job_name(const std::string& name);
+
+}  // namespace solocron

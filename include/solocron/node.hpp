@@ -1,0 +1,31 @@
+// Node settings: the identity and timing of one solocron process in a cluster.
+//
+// Defaults are those of the cluster contract (docs/cluster.md). They are validated once, when
+// the scheduler is constructed, with messages that name the setting
+// ("node_ttl (1s) must be greater than heartbeat (1s)").
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace solocron {
+
+struct NodeSettings {
+  std::string node_id;  // empty: the host name
+  std::string default_time_zone = "UTC";
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds node_ttl{5000};
+  std::chrono::milliseconds max_clock_skew{2000};
+  std::chrono::milliseconds shutdown_grace{25000};
+  std::size_t max_concurrent_runs = 64;
+  // Retention of history records, per job.
+  std::size_t history_keep_last = 1000;
+  std::optional<std::chrono::seconds> history_max_age;
+};
+
+// Returns a message naming the first invalid setting, or nullopt.
+std::optional<std::string> validate(const NodeSettings& settings);
+
+}  // namespace solocron

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages solocron needs to build and test, skipping those present.
+# Usage: scripts/install-deps.sh [build|test|bench]   (each level includes the ones before)
+set -euo pipefail
+level=${1:-test}
+
+build_pkgs=(cmake make g++ pkg-config tzdata
+  libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev)
+# Tests start their own PostgreSQL, run a node under libfaketime, and fuzz with clang.
+test_pkgs=(postgresql-15 postgresql-client-15 faketime libfaketime clang libclang-rt-14-dev
+  procps iproute2 sqlite3 python3)
+# Peers the schedule benchmark compares against, all from Debian.
+bench_pkgs=(golang-go golang-github-robfig-cron-dev python3-croniter nodejs npm)
+
+want=("${build_pkgs[@]}")
+[[ $level == test || $level == bench ]] && want+=("${test_pkgs[@]}")
+[[ $level == bench ]] && want+=("${bench_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# policy-rc.d keeps the packaged PostgreSQL service from starting: tests run their own server.
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

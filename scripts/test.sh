@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs every test (unit, store
+# conformance against SQLite and a PostgreSQL server it starts itself, process and cluster tests).
+#   scripts/test.sh            release build in build/
+#   scripts/test.sh --asan     AddressSanitizer + UBSan build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+mode=${1:-}
+if [[ $mode == --asan ]]; then
+  export BUILD_DIR=build-asan BUILD_TYPE=Debug
+  scripts/build.sh -DSOLOCRON_SANITIZE=ON -DSOLOCRON_BUILD_BENCH=OFF
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # Cluster scenarios exercise the same code as the release run; under ASan they only add time.
+  ctest --test-dir build-asan --output-on-failure -j 2 -LE cluster
+else
+  scripts/build.sh
+  ctest --test-dir build --output-on-failure -j 2
+fi
