@@ -81,7 +81,7 @@ class StoreConformance : public ::testing::Test {
   std::shared_ptr<Store> store_;
 };
 
-using Backends = ::testing::Types<MemoryBackend>;
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend>;
 
 struct BackendNames {
   template <class T>

@@ -262,8 +262,10 @@ void MemoryStore::prune(std::string_view job, std::size_t keep_last,
        it != runs_.end() && std::get<0>(it->first) == job; ++it) {
     of_job.push_back(it);
   }
+  // Newest first, as history() lists them.
   std::sort(of_job.begin(), of_job.end(), [](auto a, auto b) {
-    return a->second.key.scheduled_at > b->second.key.scheduled_at;
+    return std::tie(b->second.key.scheduled_at, a->second.key.node) <
+           std::tie(a->second.key.scheduled_at, b->second.key.node);
   });
   for (std::size_t i = 0; i < of_job.size(); ++i) {
     const RunRecord& record = of_job[i]->second;
