@@ -44,12 +44,10 @@ void Scheduler::Impl::heartbeat() {
     try_register();
   }
   bool pending;
-  detail::WallTime until;
   {
     std::lock_guard<std::mutex> g(mu);
-    if (!lease_held) return;
+    if (!lease_held || !claiming) return;
     pending = catch_up_pending;
-    until = catch_up_until;
   }
   try {
     check_skew();
@@ -60,9 +58,15 @@ void Scheduler::Impl::heartbeat() {
     store_error("heartbeat", ex);
   }
   if (pending) {
-    catch_up(until);
+    {
+      std::lock_guard<std::mutex> g(mu);
+      catch_up_pending = false;
+    }
+    if (!catch_up(clock.now())) {
+      std::lock_guard<std::mutex> g(mu);
+      catch_up_pending = true;  // the store failed: again on the next heartbeat
+    }
     std::lock_guard<std::mutex> g(mu);
-    catch_up_pending = false;
     idle_cv.notify_all();
   }
   prune_some();
@@ -95,7 +99,6 @@ void Scheduler::Impl::try_register() {
     conflict_since.reset();
     claiming = phase == Phase::running && !fatal;
     catch_up_pending = true;
-    catch_up_until = clock.now();
     lk.unlock();
     RunEvent e = event(RunEventKind::lease_acquired);
     e.message = r.took_over_expired
@@ -156,7 +159,6 @@ void Scheduler::Impl::renew() {
       lease_held = true;
       claiming = phase == Phase::running && !fatal;
       catch_up_pending = true;
-      catch_up_until = clock.now();
       lk.unlock();
       RunEvent e = event(RunEventKind::lease_acquired);
       e.message = "node lease of " + node_id + " renewed after an outage";

@@ -148,8 +148,9 @@ struct Scheduler::Impl {
   bool store_ok = true;
   bool skew_bad = false;
   bool claiming = false;
+  // Set on (re-)registration and after a claim failed: the next heartbeat walks every job's
+  // history so no occurrence goes unrun and unrecorded.
   bool catch_up_pending = false;
-  detail::WallTime catch_up_until{};
   std::vector<std::string> live_nodes;  // sorted
   std::optional<detail::SteadyTime> conflict_since;
   std::optional<StoreTime> conflict_first_renewal;
@@ -173,7 +174,7 @@ struct Scheduler::Impl {
   JobResult add_locked(JobSpec spec, detail::WallTime now);
   JobResult update_locked(JobSpec spec, detail::WallTime now, bool* changed);
   void wake_loop();                                              // mu held
-  bool idle_locked() const;
+  bool idle_locked(bool runs_too) const;
 
   // timer_loop.cpp
   void loop_main();
@@ -216,7 +217,7 @@ struct Scheduler::Impl {
   void prune_some();
 
   // catch_up.cpp
-  void catch_up(detail::WallTime until);
+  bool catch_up(detail::WallTime until);  // false when the store failed
 
   // events
   void emit(const RunEvent& e) const;
