@@ -114,7 +114,7 @@ std::optional<std::string> plain_item(std::string_view item, const FieldRule& r,
     if (dash != std::string_view::npos) {
       if (auto err = read_value(base.substr(dash + 1), r, hi)) return err;
       // As in cronie, a day-of-week range ending in Sunday ends at 7: FRI-SUN is Fri-Sun.
-      if (r.kind == FieldKind::day_of_week && hi == 0) hi = 7;
+      if (r.kind == FieldKind::day_of_week && hi == 0 && lo > 0) hi = 7;
       if (hi < lo)
         return "\"" + std::string(base) + "\" is a reversed range; expected low-high";
     } else if (slash == std::string_view::npos) {
