@@ -122,7 +122,7 @@ std::optional<std::string> plain_item(std::string_view item, const FieldRule& r,
     }
   }
   if (step > 1 && step > hi - lo)
-    warnings.push_back(std::string(r.name) + " field: step " + std::to_string(step) + " in \"" +
+    warnings.push_back(std::string(r.name) + " field: step " + std::string(item.substr(slash + 1)) + " in \"" +
                        std::string(item) + "\" is larger than the range " + std::to_string(lo) +
                        "-" + std::to_string(hi) + ", so only " + std::to_string(lo) + " matches");
   for (int v = lo; v <= hi; v += step) set_value(bits, r, v);
