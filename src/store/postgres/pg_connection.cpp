@@ -124,6 +124,8 @@ PGconn* PgConnection::connection() {
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) fail("cannot connect");
   if (PQsetnonblocking(conn_, 1) != 0) fail("cannot make the connection non-blocking");
+  // Server notices ("relation already exists, skipping") are not ours to print on stderr.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   return conn_;
 }
 
