@@ -58,8 +58,8 @@ std::string env_value(const std::string& text, const std::string& key) {
 }
 
 struct PgServer {
-  std::string url;  // of a fresh database
-  std::string dir;  // set when we started the server
+  std::string base_url;  // of the server's maintenance database
+  std::string dir;       // set when we started the server
   ~PgServer() {
     if (!dir.empty()) run("'" + pg_script() + "' stop " + dir);
   }
@@ -68,30 +68,34 @@ struct PgServer {
 PgServer& pg_server() {
   static PgServer server = [] {
     PgServer s;
-    std::string base;
     if (const char* given = getenv("SOLOCRON_BENCH_PG")) {
-      base = given;
+      s.base_url = given;
     } else {
       auto out = run("'" + pg_script() + "' start --owner " + std::to_string(getpid()));
-      base = env_value(out, "SOLOCRON_PG_URL");
+      s.base_url = env_value(out, "SOLOCRON_PG_URL");
       s.dir = env_value(out, "SOLOCRON_PG_DIR");
     }
-    PGconn* c = PQconnectdb(base.c_str());
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
-    PQclear(PQexec(c, "DROP DATABASE IF EXISTS solocron_bench WITH (FORCE)"));
-    PGresult* r = PQexec(c, "CREATE DATABASE solocron_bench");
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    PQfinish(c);
-    if (!ok) throw std::runtime_error("cannot create database solocron_bench");
-    // Same server and options, the bench database.
-    auto slash = base.find('/', base.find("://") + 3);
-    auto query = base.find('?');
-    s.url = base.substr(0, slash) + "/solocron_bench" +
-            (query == std::string::npos ? "" : base.substr(query));
     return s;
   }();
   return server;
+}
+
+// A new, empty solocron_bench database on the server; returns its URL.
+std::string fresh_pg_database() {
+  const std::string base = pg_server().base_url;
+  PGconn* c = PQconnectdb(base.c_str());
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQclear(PQexec(c, "DROP DATABASE IF EXISTS solocron_bench WITH (FORCE)"));
+  PGresult* r = PQexec(c, "CREATE DATABASE solocron_bench");
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error("cannot create database solocron_bench");
+  // Same server and options, the bench database.
+  auto slash = base.find('/', base.find("://") + 3);
+  auto query = base.find('?');
+  return base.substr(0, slash) + "/solocron_bench" +
+         (query == std::string::npos ? "" : base.substr(query));
 }
 
 // Three connections to one store.
@@ -103,17 +107,24 @@ std::vector<std::shared_ptr<Store>> open_nodes(const std::string& kind) {
   } else {
     std::string url;
     if (kind == "sqlite") {
-      static const std::string dir = [] {
-        std::string t = (fs::temp_directory_path() / "solocron-bench-XXXXXX").string();
-        if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
-        return t;
-      }();
+      // Removed when the program ends.
+      static const struct TempDir {
+        std::string path;
+        TempDir() : path((fs::temp_directory_path() / "solocron-bench-XXXXXX").string()) {
+          if (!mkdtemp(path.data())) throw std::runtime_error("mkdtemp");
+        }
+        ~TempDir() {
+          std::error_code ec;
+          fs::remove_all(path, ec);
+        }
+      } temp;
+      const std::string& dir = temp.path;
       fs::remove(dir + "/bench.db");
       fs::remove(dir + "/bench.db-wal");
       fs::remove(dir + "/bench.db-shm");
       url = "sqlite://" + dir + "/bench.db";
     } else {
-      url = pg_server().url;
+      url = fresh_pg_database();
     }
     for (int i = 0; i < kNodes; ++i) nodes.push_back(open_store(url));
   }

@@ -63,7 +63,7 @@ void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
   }
   PgParams p;
   for (auto* a : {&idx, &job, &node_key, &at, &node, &forbid, &skew}) p.add(a->str());
-  auto r = conn_.exec(kClaimSql, p);
+  auto r = conn_.exec_prepared("solocron_claim", kClaimSql, p);
   for (int row = 0; row < r.rows(); ++row) {
     ClaimResult& res = *out[static_cast<std::size_t>(r.integer(row, 0))];
     res.store_now = pg_store_time(r.integer(row, 4));

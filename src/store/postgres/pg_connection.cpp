@@ -85,6 +85,7 @@ PgConnection::~PgConnection() { drop(); }
 void PgConnection::drop() {
   if (conn_) PQfinish(conn_);
   conn_ = nullptr;
+  prepared_.clear();
 }
 
 void PgConnection::fail(const std::string& what) {
@@ -140,16 +141,9 @@ void PgConnection::wait_socket(short events, Clock::time_point deadline) {
   }
 }
 
-void PgConnection::send(const char* sql, const PgParams& params, Clock::time_point deadline) {
-  int ok;
-  if (params.size() == 0) {
-    ok = PQsendQuery(conn_, sql);
-  } else {
-    auto ptrs = params.pointers();
-    ok = PQsendQueryParams(conn_, sql, static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
-                           nullptr, nullptr, 0);
-  }
-  if (!ok) fail("cannot send");
+template <class Start>
+void PgConnection::send(Start&& start, Clock::time_point deadline) {
+  if (!start()) fail("cannot send");
   for (;;) {
     int rc = PQflush(conn_);
     if (rc == 0) return;
@@ -198,7 +192,36 @@ bool is_outage(std::string_view sqlstate) {
 PgResult PgConnection::exec(const char* sql, const PgParams& params) {
   const auto deadline = Clock::now() + timeouts_.call;
   connection();
-  send(sql, params, deadline);
+  if (params.size() == 0) {
+    send([&] { return PQsendQuery(conn_, sql); }, deadline);
+  } else {
+    auto ptrs = params.pointers();
+    send([&] {
+      return PQsendQueryParams(conn_, sql, static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
+                               nullptr, nullptr, 0);
+    }, deadline);
+  }
+  return finish(deadline);
+}
+
+PgResult PgConnection::exec_prepared(const char* name, const char* sql, const PgParams& params) {
+  const auto deadline = Clock::now() + timeouts_.call;
+  connection();
+  if (!prepared_.contains(std::string_view(name))) {
+    send([&] { return PQsendPrepare(conn_, name, sql, static_cast<int>(params.size()), nullptr); },
+         deadline);
+    finish(deadline);
+    prepared_.emplace(name);
+  }
+  auto ptrs = params.pointers();
+  send([&] {
+    return PQsendQueryPrepared(conn_, name, static_cast<int>(ptrs.size()), ptrs.data(), nullptr,
+                               nullptr, 0);
+  }, deadline);
+  return finish(deadline);
+}
+
+PgResult PgConnection::finish(Clock::time_point deadline) {
   PGresult* r = receive(deadline);
   if (!r) fail("no result");
   ExecStatusType status = PQresultStatus(r);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,13 +92,18 @@ class PgConnection {
   // StoreError: `unavailable` for connection problems and deadlines (the connection is then
   // dropped), `internal` for other SQL errors with the server's message and SQLSTATE.
   PgResult exec(const char* sql, const PgParams& params = {});
+  // The same through a statement prepared once per connection under `name` (hot paths:
+  // the server plans it once instead of at every call).
+  PgResult exec_prepared(const char* name, const char* sql, const PgParams& params);
   // After an error inside BEGIN ... COMMIT: rolls back if the connection is still there.
   void rollback_quietly();
 
  private:
   PGconn* connection();
   void drop();
-  void send(const char* sql, const PgParams& params, std::chrono::steady_clock::time_point deadline);
+  template <class Start>
+  void send(Start&& start, std::chrono::steady_clock::time_point deadline);
+  PgResult finish(std::chrono::steady_clock::time_point deadline);
   PGresult* receive(std::chrono::steady_clock::time_point deadline);
   void wait_socket(short events, std::chrono::steady_clock::time_point deadline);
   [[noreturn]] void fail(const std::string& what);
@@ -105,6 +111,7 @@ class PgConnection {
   std::string url_;
   PgTimeouts timeouts_;
   PGconn* conn_ = nullptr;
+  std::set<std::string, std::less<>> prepared_;  // on conn_
 };
 
 // The URL without password or query ("postgres://user@host:port/db"), for logs and describe().

@@ -119,7 +119,7 @@ RegisterResult PostgresStore::register_node(std::string_view node_id, millisecon
 std::optional<NodeLease> PostgresStore::renew_node(std::string_view node_id, std::int64_t token,
                                                    milliseconds ttl) {
   std::lock_guard lock(mutex_);
-  auto r = conn_.exec(
+  auto r = conn_.exec_prepared("solocron_renew",
       "UPDATE solocron_nodes SET renewed_at = now(),"
       " expires_at = now() + $3::bigint * interval '1 millisecond'"
       " WHERE node_id = $1 AND token = $2 AND expires_at > now()"
@@ -168,7 +168,7 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   }
   std::lock_guard lock(mutex_);
   auto r = retrying([&] {
-    return conn_.exec(
+    return conn_.exec_prepared("solocron_update",
         "UPDATE solocron_runs r SET state = u.state,"
         " started_at = CASE WHEN u.state = 'running' THEN now() ELSE r.started_at END,"
         " finished_at = CASE WHEN u.terminal THEN now() ELSE r.finished_at END,"
