@@ -41,20 +41,38 @@ struct ProcessResult {
   int pid = 0;
 };
 
+// `line` excludes the '\n'. A line longer than ProcessRunnerOptions::max_line arrives in
+// several calls of max_line bytes each.
 using LineCallback = std::function<void(std::string_view line, bool from_stderr)>;
 using ExitCallback = std::function<void(const ProcessResult&)>;
+
+struct ProcessRunnerOptions {
+  // After the main child exits, how long a grandchild may keep its output pipes open before
+  // its process group is SIGKILLed and the exit reported anyway.
+  std::chrono::milliseconds eof_grace{1000};
+  std::size_t max_line = 4096;
+  // Watch exits through pidfds; false (or a kernel without pidfd_open) polls with waitid.
+  bool use_pidfd = true;
+};
 
 class ProcessRunner {
  public:
   ProcessRunner();
-  ~ProcessRunner();  // kills (SIGKILL) any child still running and reaps it
+  explicit ProcessRunner(ProcessRunnerOptions options);
+  // Kills (SIGKILL) every process group still running, reaps it and delivers its exit
+  // callback (terminated == true) before returning: every start() gets exactly one on_exit.
+  // Must not be called from inside a callback.
+  ~ProcessRunner();
   ProcessRunner(const ProcessRunner&) = delete;
   ProcessRunner& operator=(const ProcessRunner&) = delete;
 
-  // Starts a child; callbacks run on the runner's I/O thread. Returns an id for terminate().
+  // Starts a child; callbacks run on the runner's I/O thread, never inside start(), also when
+  // the command cannot start. Returns an id for terminate(). Thread-safe.
   std::uint64_t start(ProcessSpec spec, LineCallback on_line, ExitCallback on_exit);
   // SIGTERM to the child's process group now, SIGKILL after `grace` if it is still alive.
+  // Unknown or finished ids are ignored. Thread-safe.
   void terminate(std::uint64_t id, std::chrono::milliseconds grace);
+  // Children started whose exit callback has not been called yet.
   std::size_t running() const;
 
  private:
