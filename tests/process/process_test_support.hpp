@@ -3,6 +3,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -14,7 +15,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -112,8 +112,14 @@ inline std::vector<pid_t> living_children() {
   while (dirent* entry = ::readdir(dir)) {
     const pid_t pid = static_cast<pid_t>(std::atol(entry->d_name));
     if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    // Plain read(2): the process may vanish while we look, which iostreams report by throwing.
+    const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY);
+    if (fd < 0) continue;
+    char buf[512];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    if (n <= 0) continue;
+    const std::string text(buf, static_cast<std::size_t>(n));
     const auto close_paren = text.rfind(')');
     if (close_paren == std::string::npos) continue;
     std::istringstream rest(text.substr(close_paren + 1));
