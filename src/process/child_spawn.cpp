@@ -163,7 +163,8 @@ std::vector<std::string> build_environment(const ProcessSpec& spec) {
   for (std::size_t i = 0; i < spec.extra_env.size(); ++i) {
     const auto& [key, value] = spec.extra_env[i];
     bool later = false;
-    for (std::size_t j = i + 1; j < spec.extra_env.size(); ++j) later |= spec.extra_env[j].first == key;
+    for (std::size_t j = i + 1; j < spec.extra_env.size(); ++j)
+      later |= spec.extra_env[j].first == key;
     if (!later) env.push_back(key + "=" + value);
   }
   return env;
@@ -203,8 +204,8 @@ std::string failure_message(const ProcessSpec& spec, const ChildReport& report) 
   const std::string program = quote(spec.argv[0]);
   switch (report.stage) {
     case kStageChdir:
-      return "cannot change to working directory " + quote(spec.working_dir) + " for " +
-             program + ": " + describe(report.error);
+      return "cannot change to working directory " + quote(spec.working_dir) + " for " + program +
+             ": " + describe(report.error);
     case kStageExec:
       return "cannot execute " + program + ": " + describe(report.error);
     default:
@@ -245,7 +246,8 @@ Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool wa
   out_w.reset();
   err_w.reset();
   report_w.reset();
-  if (pid < 0) return Unexpected{"cannot start " + quote(spec.argv[0]) + ": " + describe(fork_error)};
+  if (pid < 0)
+    return Unexpected{"cannot start " + quote(spec.argv[0]) + ": " + describe(fork_error)};
   // Also set from this side so that a kill of the group right after start cannot miss it.
   // EACCES means the child already exec'ed, having done it itself.
   ::setpgid(pid, pid);

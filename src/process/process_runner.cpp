@@ -54,7 +54,7 @@ struct Child {
   int fds[2] = {-1, -1};  // stdout, stderr read ends; -1 once at EOF
   LineSplitter lines[2];
   OutputTail tail;
-  bool exited = false;     // the main child's status is known (it stays a zombie until reported)
+  bool exited = false;  // the main child's status is known (it stays a zombie until reported)
   bool force_report = false;
   std::optional<Steady::time_point> timeout_at;
   std::optional<Steady::time_point> kill_at;
@@ -258,9 +258,8 @@ void ProcessRunner::Impl::close_stream(Child& child, int stream) {
   ::close(fd);
   fd = -1;
   if (child.on_line) {
-    child.lines[stream].flush([&](std::string_view line) {
-      guarded([&] { child.on_line(line, stream == 1); });
-    });
+    child.lines[stream].flush(
+        [&](std::string_view line) { guarded([&] { child.on_line(line, stream == 1); }); });
   }
 }
 
@@ -375,8 +374,8 @@ ProcessRunner::~ProcessRunner() = default;
 
 std::uint64_t ProcessRunner::start(ProcessSpec spec, LineCallback on_line, ExitCallback on_exit) {
   const std::uint64_t id = impl_->next_id.fetch_add(1);
-  auto child = std::make_unique<Child>(id, std::move(spec), std::move(on_line),
-                                       std::move(on_exit), impl_->options.max_line);
+  auto child = std::make_unique<Child>(id, std::move(spec), std::move(on_line), std::move(on_exit),
+                                       impl_->options.max_line);
   child->result.started_at = std::chrono::system_clock::now();
   auto spawned = spawn_child(child->spec, impl_->options.use_pidfd);
   if (spawned) {

@@ -197,7 +197,8 @@ TEST_P(ProcessRunnerTest, InvalidEnvironmentNameIsAStartFailure) {
   spec.extra_env = {{"A=B", "x"}};
   auto r = run(spec);
   EXPECT_FALSE(r->result().started);
-  EXPECT_EQ(r->result().start_error, "cannot start 'true': invalid environment variable name 'A=B'");
+  EXPECT_EQ(r->result().start_error,
+            "cannot start 'true': invalid environment variable name 'A=B'");
 }
 
 TEST_P(ProcessRunnerTest, PathLookupUsesTheChildsPath) {
@@ -234,11 +235,33 @@ TEST_P(ProcessRunnerTest, ChildStartsWithDefaultSignalsAndNoLeakedDescriptors) {
   ::signal(SIGINT, old_int);
   ASSERT_TRUE(sig->wait_exit());
   ASSERT_TRUE(fds->wait_exit());
-  EXPECT_EQ(sig->stdout_lines(), (std::vector<std::string>{"SigBlk:\t0000000000000000",
-                                                           "SigIgn:\t0000000000000000"}));
+  EXPECT_EQ(sig->stdout_lines(),
+            (std::vector<std::string>{"SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"}));
   // 0-2 are the standard streams, 3 is ls's own directory handle.
   EXPECT_EQ(fds->stdout_lines(), (std::vector<std::string>{"0", "1", "2", "3"}));
   ::close(100);
+}
+
+TEST_P(ProcessRunnerTest, CallbacksMayStartMoreProcesses) {
+  // The scheduler starts follow-up runs (catch-up, replace) from inside an exit callback.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<int> codes;
+  std::size_t running_inside = 99;
+  std::function<void(const ProcessResult&)> on_exit = [&](const ProcessResult& result) {
+    std::lock_guard lock(mu);
+    codes.push_back(result.exit_code.value_or(-1));
+    running_inside = runner_->running();
+    if (codes.size() < 3) {
+      runner_->start(shell("exit " + std::to_string(codes.size())), nullptr, on_exit);
+    }
+    cv.notify_all();
+  };
+  runner_->start(shell("exit 0"), nullptr, on_exit);
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return codes.size() == 3; }));
+  EXPECT_EQ(codes, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(running_inside, 0u);  // a run no longer counts once its exit is being delivered
 }
 
 TEST_P(ProcessRunnerTest, ManyConcurrentChildrenAreEachReportedOnce) {
@@ -248,7 +271,8 @@ TEST_P(ProcessRunnerTest, ManyConcurrentChildrenAreEachReportedOnce) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) runs[t * kPerThread + i] = start(*runner_, command({"true"}));
+      for (int i = 0; i < kPerThread; ++i)
+        runs[t * kPerThread + i] = start(*runner_, command({"true"}));
     });
   }
   for (auto& t : threads) t.join();
