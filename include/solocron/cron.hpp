@@ -36,7 +36,7 @@ struct ParseOptions {
 struct ParseError {
   std::string expression;  // the text as given
   std::string field;       // "minute", "day-of-week", "time zone", ... ; empty if not field-specific
-  int column = 0;          // 1-based index of the field in the expression; 0 if none
+  int column = 0;          // 1-based character column where the field starts; 0 if none
   std::string detail;      // what was wrong and what was expected
   bool never_fires = false;  // parsed fine, but there is no fire time in 1970-2199
 

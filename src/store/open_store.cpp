@@ -1,0 +1,22 @@
+// open_store(): the URL factory. Each backend parses the rest of its own URL.
+#include <string_view>
+
+#include "solocron/store.hpp"
+#include "store/memory/memory_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+
+namespace solocron {
+
+std::unique_ptr<Store> open_store(const std::string& url) {
+  std::string_view u = url;
+  if (u == "memory:" || u == "memory://") return std::make_unique<detail::MemoryStore>();
+  if (u.starts_with("sqlite:")) return detail::open_sqlite_store(url);
+  if (u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+    throw StoreError(StoreError::Kind::invalid, "store \"" + url + "\": backend not built yet");
+  }
+  throw StoreError(StoreError::Kind::invalid,
+                   "store \"" + url +
+                       "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
+}
+
+}  // namespace solocron

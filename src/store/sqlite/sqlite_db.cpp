@@ -1,0 +1,149 @@
+#include "store/sqlite/sqlite_db.hpp"
+
+#include <thread>
+
+namespace solocron::detail {
+
+void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
+  std::string message = "sqlite: " + std::string(what) + ": " +
+                        (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_FULL:
+    case SQLITE_PROTOCOL:
+      throw StoreError(StoreError::Kind::unavailable, message);
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      throw StoreError(StoreError::Kind::invalid, message);
+    default:
+      throw StoreError(StoreError::Kind::internal, message);
+  }
+}
+
+SqliteStatement& SqliteStatement::bind(int i, std::int64_t v) {
+  int rc = sqlite3_bind_int64(stmt_, i, v);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int i, std::string_view v) {
+  int rc = sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+SqliteStatement& SqliteStatement::bind(int i, std::optional<std::int64_t> v) {
+  int rc = v ? sqlite3_bind_int64(stmt_, i, *v) : sqlite3_bind_null(stmt_, i);
+  if (rc != SQLITE_OK) throw_sqlite(db_, rc, "bind");
+  return *this;
+}
+
+bool SqliteStatement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3_reset(stmt_);
+  throw_sqlite(db_, rc, sqlite3_sql(stmt_));
+}
+
+void SqliteStatement::run() {
+  while (step()) {
+  }
+}
+
+void SqliteStatement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::optional<std::int64_t> SqliteStatement::nullable(int col) const {
+  if (sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(stmt_, col);
+}
+
+std::string SqliteStatement::text(int col) const {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+
+SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeout) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(StoreError::Kind::unavailable, "sqlite: cannot open \"" + path + "\": " + msg);
+  }
+  sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
+  // Switching to WAL needs a moment of exclusive access; when several processes open a new
+  // file at once, the losers see SQLITE_BUSY even with the busy timeout. Retry briefly.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      exec("PRAGMA journal_mode=WAL");
+      break;
+    } catch (const StoreError&) {
+      if (attempt >= 50) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // NORMAL in WAL mode: a commit survives a crash of the process (the case that matters on
+  // one host); only a power loss may lose the last commits.
+  exec("PRAGMA synchronous=NORMAL");
+  exec("PRAGMA foreign_keys=OFF");
+}
+
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+SqliteStatement SqliteDb::statement(const char* sql) {
+  auto it = cache_.find(std::string_view(sql));
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) throw_sqlite(db_, rc, sql);
+    it = cache_.emplace(sql, stmt).first;
+  }
+  sqlite3_reset(it->second);
+  sqlite3_clear_bindings(it->second);
+  return SqliteStatement(db_, it->second);
+}
+
+void SqliteDb::exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(err);
+    throw_sqlite(db_, rc, sql);
+  }
+}
+
+SqliteTransaction::SqliteTransaction(SqliteDb& db, Mode mode) : db_(db) {
+  db_.exec(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN EXCLUSIVE");
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (!open_) return;
+  try {
+    db_.exec("ROLLBACK");
+  } catch (const StoreError&) {
+    // The transaction may already have been rolled back by SQLite itself (I/O error).
+  }
+}
+
+void SqliteTransaction::commit() {
+  db_.exec("COMMIT");
+  open_ = false;
+}
+
+}  // namespace solocron::detail

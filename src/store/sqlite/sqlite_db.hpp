@@ -1,0 +1,85 @@
+// A thin RAII layer over the SQLite C API: a connection, cached prepared statements and
+// transactions. Failures become StoreError carrying SQLite's message.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "solocron/store.hpp"
+
+namespace solocron::detail {
+
+// Throws StoreError for an SQLite result code: busy/locked/I/O are `unavailable` (another
+// process holds the file too long, or the disk failed), the rest `internal`.
+[[noreturn]] void throw_sqlite(sqlite3* db, int rc, std::string_view what);
+
+class SqliteStatement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // Resetting at the end of the scope ends the implicit read transaction of a SELECT that
+  // was not stepped to its end.
+  ~SqliteStatement() {
+    if (stmt_) sqlite3_reset(stmt_);
+  }
+  SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
+
+  // Binding by 1-based position; nullopt binds NULL.
+  SqliteStatement& bind(int i, std::int64_t v);
+  SqliteStatement& bind(int i, std::string_view v);
+  SqliteStatement& bind(int i, std::optional<std::int64_t> v);
+  // Steps once: true when a row is available.
+  bool step();
+  // Steps to the end (for statements without rows).
+  void run();
+  void reset();
+
+  std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::optional<std::int64_t> nullable(int col) const;
+  std::string text(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+class SqliteDb {
+ public:
+  // Opens (creating if needed) the file and sets WAL and the busy timeout.
+  SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeout);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // A cached prepared statement, reset and unbound, ready for new bindings.
+  SqliteStatement statement(const char* sql);
+  void exec(const char* sql);
+  int changes() const { return sqlite3_changes(db_); }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+// BEGIN IMMEDIATE (or EXCLUSIVE) ... COMMIT, rolled back if not committed. IMMEDIATE takes
+// the write lock up front, so a transaction never fails half-way on a lock upgrade and
+// another process never sees a half-written claim.
+class SqliteTransaction {
+ public:
+  enum class Mode { immediate, exclusive };
+  explicit SqliteTransaction(SqliteDb& db, Mode mode = Mode::immediate);
+  ~SqliteTransaction();
+  void commit();
+
+ private:
+  SqliteDb& db_;
+  bool open_ = true;
+};
+
+}  // namespace solocron::detail

@@ -1,0 +1,92 @@
+// Conformance: state writes guarded by the fencing token; terminal states are final.
+#include "store/conformance.hpp"
+
+namespace solocron::testing {
+namespace {
+
+template <class B>
+class UpdateTest : public StoreConformance<B> {};
+TYPED_TEST_SUITE(UpdateTest, Backends, BackendNames);
+
+TYPED_TEST(UpdateTest, GuardedByFenceAndFinalOnceTerminal) {
+  this->register_live("a");
+  auto k = this->key("j", this->store_second(-1s));
+  auto won = this->claim_one(this->request(k, "a"));
+  ASSERT_EQ(won.outcome, ClaimResult::Outcome::won);
+
+  EXPECT_FALSE(this->update_one(k, won.fence - 1, RunState::running)) << "stale fence";
+  EXPECT_FALSE(this->update_one(k, won.fence + 1, RunState::running)) << "unknown fence";
+  EXPECT_FALSE(this->update_one(this->key("j", this->store_second(-2s)), won.fence,
+                                 RunState::running))
+      << "no such occurrence";
+  EXPECT_EQ(this->find(k)->state, RunState::claimed);
+
+  this->backend_.advance(5ms);
+  ASSERT_TRUE(this->update_one(k, won.fence, RunState::running));
+  auto running = this->find(k);
+  EXPECT_EQ(running->state, RunState::running);
+  ASSERT_TRUE(running->started_at);
+  EXPECT_GE(*running->started_at, *running->claimed_at);
+  EXPECT_FALSE(running->finished_at);
+
+  StateUpdate fin{k, won.fence, RunState::failed, 3, std::nullopt, "line 1\nline 'two' \"q\"\n"};
+  ASSERT_TRUE(this->update_one(fin));
+  auto done = this->find(k);
+  EXPECT_EQ(done->state, RunState::failed);
+  EXPECT_EQ(done->exit_code, 3);
+  EXPECT_FALSE(done->signal);
+  EXPECT_EQ(done->output_tail, fin.output_tail);
+  ASSERT_TRUE(done->finished_at);
+  EXPECT_GE(*done->finished_at, *done->started_at);
+
+  // Terminal: even the right fence cannot change it again.
+  EXPECT_FALSE(this->update_one(k, won.fence, RunState::succeeded, 0));
+  EXPECT_FALSE(this->update_one(k, won.fence, RunState::running));
+  EXPECT_EQ(this->find(k)->state, RunState::failed);
+}
+
+TYPED_TEST(UpdateTest, BatchedUpdatesReportEachOutcome) {
+  this->register_live("a");
+  auto t = this->store_second(-10s);
+  auto w1 = this->claim_one(this->request(this->key("j", t), "a"));
+  auto w2 = this->claim_one(this->request(this->key("j", t + 1s), "a"));
+  std::vector<StateUpdate> batch = {
+      {this->key("j", t), w1.fence, RunState::timed_out, std::nullopt, 9, "killed"},
+      this->make_update(this->key("j", t + 1s), w1.fence, RunState::succeeded, 0),  // wrong fence
+      this->make_update(this->key("j", t + 1s), w2.fence, RunState::running),
+  };
+  auto applied = this->store().update(batch);
+  EXPECT_EQ(applied, (std::vector<bool>{true, false, true}));
+  auto r1 = this->find(this->key("j", t));
+  EXPECT_EQ(r1->state, RunState::timed_out);
+  EXPECT_EQ(r1->signal, 9);
+  EXPECT_FALSE(r1->exit_code);
+  EXPECT_EQ(this->find(this->key("j", t + 1s))->state, RunState::running);
+  EXPECT_TRUE(this->store().update(std::span<const StateUpdate>{}).empty());
+}
+
+TYPED_TEST(UpdateTest, RecordMissedIsInsertIfAbsent) {
+  this->register_live("a");
+  auto t = this->store_second(-60s);
+  auto won = this->claim_one(this->request(this->key("j", t), "a"));
+  std::vector<OccurrenceKey> keys = {this->key("j", t), this->key("j", t + 1s),
+                                     this->key("j", t + 2s, "a")};
+  this->store().record_missed(keys);
+  this->store().record_missed(keys);  // twice: still one record each
+  auto existing = this->find(this->key("j", t));
+  EXPECT_EQ(existing->state, RunState::claimed);
+  EXPECT_EQ(existing->fence, won.fence);
+  auto missed = this->find(this->key("j", t + 1s));
+  ASSERT_TRUE(missed);
+  EXPECT_EQ(missed->state, RunState::missed);
+  EXPECT_EQ(missed->node, "");
+  EXPECT_EQ(missed->fence, 0);
+  EXPECT_EQ(this->find(this->key("j", t + 2s, "a"))->state, RunState::missed);
+  HistoryQuery q;
+  q.job = "j";
+  EXPECT_EQ(this->store().history(q).size(), 3u);
+  EXPECT_FALSE(this->update_one(this->key("j", t + 1s), 0, RunState::running));
+}
+
+}  // namespace
+}  // namespace solocron::testing
