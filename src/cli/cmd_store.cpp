@@ -1,7 +1,117 @@
+// Operator commands that read the store: history, nodes, status.
+#include <iostream>
+#include <map>
+
 #include "cli/commands.hpp"
+#include "cli/record_format.hpp"
+#include "cli/store_options.hpp"
+#include "config/config.hpp"
+#include "config/duration.hpp"
+#include "solocron/clock.hpp"
 
 namespace solocron::cli {
 
-void register_store_commands(CLI::App& /*app*/, int& /*exit_code*/) {}
+namespace {
+
+std::string optional_int(const std::optional<int>& v) { return v ? std::to_string(*v) : "-"; }
+
+std::string duration_of(const RunRecord& r) {
+  if (!r.started_at || !r.finished_at) return "-";
+  return detail::format_duration(*r.finished_at - *r.started_at);
+}
+
+void print_history(const std::vector<RunRecord>& records, bool json) {
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : records) out.push_back(to_json(r));
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"SCHEDULED_AT", "JOB", "STATE", "NODE", "FENCE", "ATTEMPT", "EXIT", "SIGNAL", "DURATION"}};
+  for (const auto& r : records) {
+    std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
+    rows.push_back({format_rfc3339(r.key.scheduled_at, "UTC", true), job,
+                    std::string(to_string(r.state)), r.node.empty() ? "-" : r.node,
+                    std::to_string(r.fence), std::to_string(r.attempt), optional_int(r.exit_code),
+                    optional_int(r.signal), duration_of(r)});
+  }
+  std::cout << render_table(rows);
+}
+
+void print_nodes(Store& store, bool json) {
+  auto nodes = store.nodes();
+  StoreTime now = store.now();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& n : nodes) out.push_back(to_json(n, now));
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "LEASE_AGE", "EXPIRES_AT"}};
+  for (const auto& n : nodes) {
+    rows.push_back({n.node_id, n.live ? "live" : "expired",
+                    detail::format_duration(now - n.renewed_at), format_store_time(n.expires_at)});
+  }
+  std::cout << render_table(rows);
+}
+
+// Runs `body`, turning store failures into a message and exit status 1.
+template <class F>
+void guarded(int& exit_code, F body) {
+  try {
+    body();
+    exit_code = 0;
+  } catch (const StoreError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    exit_code = e.kind() == StoreError::Kind::invalid ? 2 : 1;
+  }
+}
+
+}  // namespace
+
+void print_status(Store& store, const std::string& config_path, bool json);
+
+void register_store_commands(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<StoreOptions>();
+
+  auto* history = app.add_subcommand("history", "Show the recorded occurrences, newest first");
+  auto job = std::make_shared<std::string>();
+  auto limit = std::make_shared<std::size_t>(50);
+  auto json = std::make_shared<bool>(false);
+  history->add_option("job", *job, "Only this job");
+  history->add_option("--limit", *limit, "How many records (default 50)");
+  history->add_flag("--json", *json, "One JSON array of records");
+  opts->add_to(*history);
+  history->callback([=, &exit_code] {
+    guarded(exit_code, [&] {
+      auto store = opts->open();
+      HistoryQuery q;
+      if (!job->empty()) q.job = *job;
+      q.limit = *limit;
+      print_history(store->history(q), *json);
+    });
+  });
+
+  auto* nodes = app.add_subcommand("nodes", "Show the nodes and their leases");
+  nodes->add_flag("--json", *json, "JSON output");
+  opts->add_to(*nodes);
+  nodes->callback([=, &exit_code] {
+    guarded(exit_code, [&] {
+      auto store = opts->open();
+      print_nodes(*store, *json);
+    });
+  });
+
+  auto* status = app.add_subcommand("status", "Nodes, and each job's next fire and last result");
+  status->add_flag("--json", *json, "JSON output");
+  opts->add_to(*status);
+  status->callback([=, &exit_code] {
+    guarded(exit_code, [&] {
+      auto store = opts->open();
+      print_status(*store, opts->config_path, *json);
+    });
+  });
+}
 
 }  // namespace solocron::cli

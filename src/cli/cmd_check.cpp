@@ -1,0 +1,57 @@
+// `solocron check CONFIG`: validates a configuration file the way `run` would load it and shows
+// each job with its next fire times, so an operator sees what will run before it runs.
+#include <chrono>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "config/config.hpp"
+#include "solocron/clock.hpp"
+
+namespace solocron::cli {
+
+namespace {
+
+constexpr int kShownFires = 3;
+
+std::string_view run_on_name(RunOn r) {
+  switch (r) {
+    case RunOn::once: return "once";
+    case RunOn::every_node: return "every_node";
+    case RunOn::local: return "local";
+  }
+  return "";
+}
+
+void print_job(const JobSpec& job, sys_seconds now) {
+  std::cout << job.name << ": " << job.schedule.text() << " (" << job.schedule.description()
+            << "), run_on " << run_on_name(job.run_on) << (job.paused ? ", paused" : "") << "\n";
+  for (const auto& w : job.schedule.warnings()) std::cout << "  warning: " << w << "\n";
+  if (job.schedule.is_reboot()) {
+    std::cout << "  runs once when the node starts\n";
+    return;
+  }
+  auto t = now;
+  for (int i = 0; i < kShownFires; ++i) {
+    auto next = job.schedule.next(t);
+    if (!next) break;
+    std::cout << "  next: " << format_rfc3339(*next, job.schedule.time_zone()) << "\n";
+    t = *next;
+  }
+}
+
+}  // namespace
+
+int run_check(const std::string& path) {
+  detail::ConfigLoad load = detail::load_config_file(path);
+  for (const auto& e : load.errors) std::cerr << "error: " << e.to_string() << "\n";
+  if (load.fatal) return 2;
+  auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::cout << path << ": " << load.config.jobs.size() << " valid job"
+            << (load.config.jobs.size() == 1 ? "" : "s");
+  if (!load.bad_jobs.empty()) std::cout << ", " << load.bad_jobs.size() << " with errors";
+  std::cout << "\n";
+  for (const auto& job : load.config.jobs) print_job(job, now);
+  return load.errors.empty() ? 0 : 2;
+}
+
+}  // namespace solocron::cli

@@ -1,0 +1,139 @@
+#include "config/job_reader.hpp"
+
+#include <absl/time/time.h>
+
+namespace solocron::detail {
+
+namespace {
+
+const std::initializer_list<std::string_view> kJobKeys = {
+    "name",      "schedule",   "time_zone", "anchor",        "command",
+    "shell",     "working_dir", "env",      "overlap",       "timeout",
+    "kill_grace", "misfire",   "max_catchup", "starting_deadline", "delivery",
+    "run_on",    "output_tail_bytes", "paused"};
+
+std::optional<sys_seconds> read_anchor(const YAML::Node& n, const std::string& key, YamlReader& r) {
+  auto text = r.string(n, key);
+  if (!text) return std::nullopt;
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, *text, &t, &err)) {
+    r.error(n, key, "\"" + *text + "\" is not an RFC 3339 time (expected e.g. 2026-01-01T00:00:00Z)");
+    return std::nullopt;
+  }
+  return sys_seconds(std::chrono::seconds(absl::ToUnixSeconds(t)));
+}
+
+void read_schedule(const YAML::Node& node, const std::string& path, const NodeSettings& settings,
+                   YamlReader& r, JobSpec& job) {
+  ParseOptions options;
+  options.time_zone = settings.default_time_zone;
+  if (node["time_zone"]) {
+    if (auto tz = r.string(node["time_zone"], path + ".time_zone")) options.time_zone = *tz;
+  }
+  if (node["anchor"]) {
+    if (auto a = read_anchor(node["anchor"], path + ".anchor", r)) options.every_anchor = *a;
+  }
+  const YAML::Node& s = node["schedule"];
+  if (!s) {
+    r.error(node, path, "missing required key \"schedule\" (a cron expression such as \"*/5 * * * *\")");
+    return;
+  }
+  auto text = r.string(s, path + ".schedule");
+  if (!text) return;
+  auto parsed = Schedule::parse(*text, options);
+  if (!parsed) {
+    r.error(s, path + ".schedule", parsed.error().message());
+    return;
+  }
+  job.schedule = std::move(*parsed);
+}
+
+void read_command(const YAML::Node& node, const std::string& path, YamlReader& r, JobSpec& job) {
+  CommandSpec cmd;
+  if (node["shell"]) cmd.shell = r.boolean(node["shell"], path + ".shell").value_or(false);
+  const YAML::Node& c = node["command"];
+  if (!c) {
+    r.error(node, path, "missing required key \"command\" (a list such as [\"backup.sh\", \"--full\"])");
+  } else if (cmd.shell) {
+    if (auto s = r.string(c, path + ".command")) cmd.shell_command = *s;
+  } else if (c.IsScalar()) {
+    r.error(c, path + ".command",
+            "a command string needs \"shell: true\"; without a shell give a list such as "
+            "[\"backup.sh\", \"--full\"]");
+  } else if (auto argv = r.string_list(c, path + ".command")) {
+    if (argv->empty()) r.error(c, path + ".command", "the command list is empty");
+    cmd.argv = std::move(*argv);
+  }
+  if (node["working_dir"]) {
+    if (auto d = r.string(node["working_dir"], path + ".working_dir")) cmd.working_dir = *d;
+  }
+  if (node["env"]) {
+    if (auto env = r.string_map(node["env"], path + ".env")) cmd.env = std::move(*env);
+  }
+  job.action = std::move(cmd);
+}
+
+template <class Enum>
+void read_enum(const YAML::Node& node, const char* key, const std::string& path, YamlReader& r,
+               std::initializer_list<std::string_view> names, Enum& out) {
+  if (!node[key]) return;
+  auto v = r.choice(node[key], path + "." + key, names);
+  if (!v) return;
+  std::size_t i = 0;
+  for (std::string_view n : names) {
+    if (n == *v) out = static_cast<Enum>(i);
+    ++i;
+  }
+}
+
+void read_policies(const YAML::Node& node, const std::string& path, YamlReader& r, JobSpec& job) {
+  read_enum(node, "overlap", path, r, {"allow", "forbid", "replace"}, job.overlap);
+  read_enum(node, "misfire", path, r, {"skip", "run_once", "run_all"}, job.misfire);
+  read_enum(node, "delivery", path, r, {"at_most_once", "at_least_once"}, job.delivery);
+  read_enum(node, "run_on", path, r, {"once", "every_node", "local"}, job.run_on);
+  if (node["timeout"]) job.timeout = r.duration(node["timeout"], path + ".timeout");
+  if (node["kill_grace"]) {
+    if (auto d = r.duration(node["kill_grace"], path + ".kill_grace")) job.kill_grace = *d;
+  }
+  if (node["starting_deadline"]) {
+    job.starting_deadline = r.duration(node["starting_deadline"], path + ".starting_deadline");
+  }
+  if (node["max_catchup"]) {
+    if (auto v = r.integer(node["max_catchup"], path + ".max_catchup", 0, 100000)) {
+      job.max_catchup = static_cast<std::size_t>(*v);
+    }
+  }
+  if (node["output_tail_bytes"]) {
+    if (auto v = r.integer(node["output_tail_bytes"], path + ".output_tail_bytes", 0, 1 << 20)) {
+      job.output_tail_bytes = static_cast<std::size_t>(*v);
+    }
+  }
+  if (node["paused"]) job.paused = r.boolean(node["paused"], path + ".paused").value_or(false);
+}
+
+}  // namespace
+
+std::optional<JobSpec> read_job(const YAML::Node& node, const std::string& path,
+                                const NodeSettings& settings, YamlReader& r) {
+  if (!node.IsMap()) {
+    r.error(node, path, "expected a job mapping with at least name, schedule and command");
+    return std::nullopt;
+  }
+  r.check_keys(node, path, kJobKeys);
+  JobSpec job;
+  if (!node["name"]) {
+    r.error(node, path, "missing required key \"name\"");
+  } else if (auto name = r.string(node["name"], path + ".name")) {
+    if (auto bad = validate_job_name(*name)) {
+      r.error(node["name"], path + ".name", *bad);
+    }
+    job.name = *name;
+  }
+  read_schedule(node, path, settings, r, job);
+  read_command(node, path, r, job);
+  read_policies(node, path, r, job);
+  return job;
+}
+
+}  // namespace solocron::detail

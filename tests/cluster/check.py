@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Bookkeeping for the cluster scenarios: reads what the jobs themselves wrote and what the
+store's history says, and fails with a precise message when the cluster contract is broken.
+
+  check.py ticks  HISTORY.json TICKS_FILE JOB [--max-lost N]
+      every scheduled second of JOB between its first and last record has exactly one history
+      record; no record is `missed`; at most N are `lost` (in-flight runs of a killed node);
+      every succeeded record appears exactly once in TICKS_FILE (lines: SCHEDULED_AT NODE FENCE
+      START_EPOCH) with the same node and fence; no SCHEDULED_AT appears twice in TICKS_FILE;
+      fencing tokens increase with claim time.
+  check.py not-early TICKS_FILE [--slack SECONDS]
+      no run started (by the real clock) before its scheduled instant.
+  check.py resumed NODE_LOG RESUME_EPOCH
+      after RESUME_EPOCH the node started no run before it had re-acquired its lease.
+  check.py stale HISTORY.json NODE_LOG SLOW_FILE NODE JOB
+      an occurrence of JOB that NODE was running when it was paused is `lost` in the history and
+      the node's late write about it was rejected by its fencing token.
+"""
+import json
+import sys
+from datetime import datetime, timezone
+
+
+def die(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def epoch(rfc3339):
+    return datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp()
+
+
+def load_history(path, job=None):
+    with open(path) as f:
+        records = json.load(f)
+    return [r for r in records if job is None or r["job"] == job]
+
+
+def load_log(path):
+    events = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                try:
+                    events.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    return events
+
+
+def check_ticks(history_path, ticks_path, job, max_lost):
+    records = load_history(history_path, job)
+    if not records:
+        die(f"no history for {job}")
+    by_at = {}
+    for r in records:
+        if r["scheduled_at"] in by_at:
+            die(f"two history records for {job} at {r['scheduled_at']}")
+        by_at[r["scheduled_at"]] = r
+    times = sorted(int(epoch(t)) for t in by_at)
+    expected = set(range(times[0], times[-1] + 1))
+    gaps = sorted(expected - set(times))
+    if gaps:
+        stamps = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in gaps[:5]]
+        die(f"{len(gaps)} scheduled seconds of {job} have no record at all, e.g. {stamps}")
+    states = {}
+    for r in records:
+        states[r["state"]] = states.get(r["state"], 0) + 1
+    print(f"{job}: {len(records)} occurrences, states {states}")
+    if states.get("missed", 0):
+        die(f"{states['missed']} occurrences of {job} were missed while a node was alive")
+    if states.get("lost", 0) > max_lost:
+        die(f"{states['lost']} occurrences lost, at most {max_lost} expected")
+    bad = [r for r in records if r["state"] not in ("succeeded", "lost", "interrupted")]
+    # The newest occurrence may still be running when the history is read.
+    bad = [r for r in bad if int(epoch(r["scheduled_at"])) < times[-1] - 1]
+    if bad:
+        die(f"unexpected states: {[(r['scheduled_at'], r['state']) for r in bad[:5]]}")
+
+    seen = {}
+    with open(ticks_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 3:
+                continue
+            at, node, fence = parts[0], parts[1], int(parts[2])
+            if at in seen:
+                die(f"{at} ran twice: on {seen[at][0]} and on {node}")
+            seen[at] = (node, fence)
+    for at, r in by_at.items():
+        if r["state"] != "succeeded":
+            continue
+        if at not in seen:
+            die(f"{at} is recorded succeeded but the job never wrote it")
+        if seen[at] != (r["node"], r["fence"]):
+            die(f"{at}: job saw {seen[at]}, history says {(r['node'], r['fence'])}")
+    claimed = sorted((r for r in records if r["claimed_at"]), key=lambda r: r["claimed_at"])
+    for a, b in zip(claimed, claimed[1:]):
+        if a["attempt"] == 1 and b["attempt"] == 1 and b["claimed_at"] > a["claimed_at"] \
+                and b["fence"] <= a["fence"]:
+            die(f"fence went backwards: {a['scheduled_at']}={a['fence']} then "
+                f"{b['scheduled_at']}={b['fence']}")
+    nodes = sorted({r["node"] for r in records if r["node"]})
+    print(f"{job}: ran on nodes {nodes}; {len(seen)} distinct runs written by the jobs, none twice")
+
+
+def check_not_early(ticks_path, slack):
+    worst = None
+    with open(ticks_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            early = epoch(parts[0]) - float(parts[3])
+            if worst is None or early > worst[0]:
+                worst = (early, parts[0], parts[1])
+    if worst is None:
+        die("no runs recorded")
+    if worst[0] > slack:
+        die(f"{worst[1]} started {worst[0]:.3f}s early on {worst[2]}")
+    print(f"no run started early (latest start relative to schedule: {-worst[0]:.3f}s late at best)")
+
+
+def event_time(e):
+    return epoch(e["ts"]) if isinstance(e.get("ts"), str) else float(e.get("ts", 0))
+
+
+def check_resumed(log_path, resume_at):
+    events = [e for e in load_log(log_path) if event_time(e) >= resume_at]
+    reacquired = None
+    for e in events:
+        if e.get("event") == "lease_acquired" and reacquired is None:
+            reacquired = event_time(e)
+        if e.get("event") == "started" and reacquired is None:
+            die(f"started {e.get('job')} {e.get('scheduled_at')} after resuming, before "
+                "re-acquiring its lease")
+    if reacquired is None:
+        die("the paused node never re-acquired its lease after resuming")
+    print(f"paused node re-registered {reacquired - resume_at:.2f}s after resuming and started "
+          "nothing before")
+
+
+def check_stale(history_path, log_path, slow_path, node, job):
+    starts, ends = set(), set()
+    with open(slow_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2] == node:
+                (starts if parts[0] == "start" else ends).add(parts[1])
+    records = {r["scheduled_at"]: r for r in load_history(history_path, job)}
+    lost = [at for at in starts if records.get(at, {}).get("state") == "lost"
+            and records[at]["node"] == node]
+    if not lost:
+        die(f"no occurrence of {job} run by {node} was recorded lost")
+    rejected = [e for e in load_log(log_path)
+                if e.get("event") == "stale_write" and e.get("scheduled_at") in lost]
+    if not rejected:
+        die(f"{node} never reported its late write for {lost} as rejected")
+    print(f"{job} {lost} on {node}: recorded lost; the node's late write was rejected by its fence")
+
+
+def main(argv):
+    cmd = argv[1]
+    if cmd == "ticks":
+        max_lost = int(argv[argv.index("--max-lost") + 1]) if "--max-lost" in argv else 0
+        check_ticks(argv[2], argv[3], argv[4], max_lost)
+    elif cmd == "not-early":
+        slack = float(argv[argv.index("--slack") + 1]) if "--slack" in argv else 0.0
+        check_not_early(argv[2], slack)
+    elif cmd == "resumed":
+        check_resumed(argv[2], float(argv[3]))
+    elif cmd == "stale":
+        check_stale(argv[2], argv[3], argv[4], argv[5], argv[6])
+    else:
+        die(f"unknown check {cmd}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

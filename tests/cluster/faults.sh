@@ -1,0 +1,50 @@
+# The fault scenario both stores must survive (sourced after lib.sh, with STORE set):
+# nodes a and b start; a is SIGKILLed and restarted under the same id; b is SIGSTOPped past
+# node_ttl while it runs a slow job, then resumed; c joins late. Jobs fire every second.
+run_fault_scenario() {
+  write_config "$WORK/config.yaml" "  - name: tick
+    schedule: \"* * * * * *\"
+    command: [\"sh\", \"-c\", \"echo \$SOLOCRON_SCHEDULED_AT \$SOLOCRON_NODE \$SOLOCRON_FENCE \$(date +%s.%N) >> $WORK/ticks\"]
+  - name: slow
+    schedule: \"*/3 * * * * *\"
+    command: [\"sh\", \"-c\", \"echo start \$SOLOCRON_SCHEDULED_AT \$SOLOCRON_NODE >> $WORK/slow; sleep 2; echo end \$SOLOCRON_SCHEDULED_AT \$SOLOCRON_NODE >> $WORK/slow\"]"
+  touch "$WORK/ticks" "$WORK/slow"
+
+  start_node a
+  start_node b
+  wait_until 20 grep -q . "$WORK/ticks" || fail "no tick within 20s"
+  sleep 5
+
+  kill_node a KILL
+  sleep 2
+  start_node a  # waits for its old lease to expire, then takes the id back
+
+  # Pause b while it runs a slow job, so that it holds a claimed occurrence while gone.
+  local started_before
+  started_before=$(grep -c "^start .* b$" "$WORK/slow" || true)
+  wait_until 20 bash -c "[[ \$(grep -c '^start .* b\$' '$WORK/slow') -gt $started_before ]]" ||
+    fail "b never ran the slow job"
+  kill_node b STOP
+  sleep 6  # node_ttl is 3s: b's lease expires, its slow run is lost
+  RESUME_AT=$(date +%s.%N)
+  kill_node b CONT
+
+  sleep 3
+  start_node c
+  sleep 14
+
+  for n in a b c; do stop_node $n; done
+  history_json >"$WORK/history.json"
+
+  check ticks "$WORK/history.json" "$WORK/ticks" tick --max-lost 2
+  check resumed "$WORK/b.log" "$RESUME_AT"
+  check stale "$WORK/history.json" "$WORK/b.log" "$WORK/slow" b slow
+  grep -q 'restart after crash' "$WORK/a.log" ||
+    fail "a did not log that it took over its own expired lease"
+  local runners
+  runners=$(awk '{print $2}' "$WORK/ticks" | sort -u | tr '\n' ' ')
+  log "tick ran on: $runners"
+  for n in a b c; do
+    grep -q " $n " "$WORK/ticks" || fail "node $n never ran a tick: the load is not spread"
+  done
+}
