@@ -93,6 +93,7 @@ void Scheduler::Impl::try_register() {
     return;
   }
   if (r.acquired) {
+    const bool ours_before = lease_token != 0;
     lease_held = true;
     lease_token = r.lease.token;
     last_renewed = clock.steady_now();
@@ -101,7 +102,8 @@ void Scheduler::Impl::try_register() {
     catch_up_pending = true;
     lk.unlock();
     RunEvent e = event(RunEventKind::lease_acquired);
-    e.message = r.took_over_expired
+    e.message = ours_before ? "registered node " + node_id + " again after losing its lease"
+                : r.took_over_expired
                     ? "restart after crash: took over the expired lease of node " + node_id
                     : "registered node " + node_id;
     emit(e);
