@@ -105,6 +105,7 @@ void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
     requests.push_back(std::move(r));
   }
   std::vector<ClaimResult> results;
+  ClaimInFlight in_flight(*this);
   try {
     results = store.claim(requests);
   } catch (const std::exception& ex) {

@@ -128,6 +128,23 @@ struct Scheduler::Impl {
   std::condition_variable_any work_cv;
   std::uint64_t next_run_id = 1;
   std::uint64_t claim_seq = 0;
+  // Claims between the store's answer and their runs entering `runs`: while any is in flight
+  // (or the epoch moved), the heartbeat cannot tell an orphaned record from a fresh claim.
+  std::size_t claims_in_flight = 0;
+  std::uint64_t claim_epoch = 0;
+  struct ClaimInFlight {
+    explicit ClaimInFlight(Impl& i) : impl(i) {
+      std::lock_guard<std::mutex> g(impl.mu);
+      ++impl.claims_in_flight;
+      ++impl.claim_epoch;
+    }
+    ~ClaimInFlight() {
+      std::lock_guard<std::mutex> g(impl.mu);
+      --impl.claims_in_flight;
+      ++impl.claim_epoch;
+    }
+    Impl& impl;
+  };
   std::unique_ptr<detail::ProcessRunner> runner;
 
   // --- timer loop (mu) ---
@@ -213,6 +230,7 @@ struct Scheduler::Impl {
   void check_skew();
   void refresh_nodes();
   void handle_lost();
+  void handle_lost_records(const std::vector<RunRecord>& lost);
   void check_active_runs();
   void prune_some();
 
