@@ -70,8 +70,16 @@ void Scheduler::Impl::claim_and_dispatch(std::vector<Occurrence> occs) {
       add_task(now + delay, [this, b = std::move(batch)]() mutable { claim_batch(std::move(b)); });
     }
   }
+  // Claimed in chunks so the first runs start while the rest are still being claimed.
+  constexpr std::size_t kChunk = 256;
   auto it = by_delay.find(0ms);
-  if (it != by_delay.end()) claim_batch(std::move(it->second));
+  if (it == by_delay.end()) return;
+  std::vector<Occurrence>& all = it->second;
+  for (std::size_t i = 0; i < all.size(); i += kChunk) {
+    const std::size_t end = std::min(all.size(), i + kChunk);
+    claim_batch(std::vector<Occurrence>(std::make_move_iterator(all.begin() + i),
+                                        std::make_move_iterator(all.begin() + end)));
+  }
 }
 
 void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
@@ -159,6 +167,7 @@ void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
 
   std::vector<std::pair<std::uint64_t, std::chrono::milliseconds>> procs;
   std::vector<RunEvent> replaced_events;
+  std::vector<std::shared_ptr<detail::Run>> not_started;
   {
     std::lock_guard<std::mutex> g(mu);
     for (const OccurrenceKey& k : replaced) {
@@ -177,8 +186,19 @@ void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
       run->fence = results[i].fence;
       run->store_backed = true;
       run->claim_seq = ++claim_seq;
+      if (!claiming) {
+        // Shutdown began or the lease was lost while the claim was in flight: do not start.
+        run->stop_reason = phase == Phase::running ? detail::StopReason::fenced
+                                                   : detail::StopReason::shutdown;
+        not_started.push_back(std::move(run));
+        continue;
+      }
       enqueue(std::move(run));
     }
+    if (!won.empty()) wake_workers();
+  }
+  for (auto& run : not_started) {
+    finish(run, RunState::interrupted, std::nullopt, std::nullopt, "not started: claiming stopped");
   }
   terminate_processes(procs);
   for (const RunEvent& e : replaced_events) emit(e);
@@ -260,9 +280,13 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
 void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
   std::vector<std::pair<std::uint64_t, std::chrono::milliseconds>> procs;
   std::vector<RunEvent> events;
-  {
+  // In chunks, so workers can take the first runs while the rest are being queued.
+  constexpr std::size_t kChunk = 64;
+  for (std::size_t first = 0; first < occs.size(); first += kChunk) {
     std::lock_guard<std::mutex> g(mu);
-    for (Occurrence& o : occs) {
+    if (!firing) break;  // shutting down: local runs stop starting at once too
+    for (std::size_t i = first; i < std::min(occs.size(), first + kChunk); ++i) {
+      Occurrence& o = occs[i];
       const bool slot_alive = o.slot < slots.size() && slot_incarnation[o.slot] == o.incarnation &&
                               slots[o.slot].def;
       const std::uint32_t active = slot_alive ? slots[o.slot].active : 0;
@@ -289,6 +313,7 @@ void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
       run->key = {o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id : std::string()};
       enqueue(std::move(run));
     }
+    wake_workers();
   }
   terminate_processes(procs);
   for (const RunEvent& e : events) emit(e);

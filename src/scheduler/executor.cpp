@@ -10,6 +10,11 @@ namespace solocron {
 using detail::Run;
 using detail::StopReason;
 
+namespace {
+// How long queued runs may wait without any start before the pool grows.
+constexpr auto kSpawnCheck = std::chrono::milliseconds(1);
+}  // namespace
+
 std::shared_ptr<Run> Scheduler::Impl::make_run(const detail::Occurrence& occ) {
   auto run = std::make_shared<Run>();
   run->id = next_run_id++;
@@ -26,12 +31,43 @@ void Scheduler::Impl::enqueue(std::shared_ptr<Run> run) {
   }
   runs.emplace(run->id, run);
   ready.push_back(std::move(run));
-  // Threads are created on demand, up to the concurrency limit, and then reused.
-  if (idle_workers < ready.size() && workers < settings.max_concurrent_runs && !stop_threads) {
+  // More threads only when the queue stops draining (every worker is blocked in a long run):
+  // a burst of short callables is served best by few threads that do not fight for the lock.
+  arm_spawn_check();
+  // One wake-up per enqueue only when few runs wait; a burst is woken once by the caller's
+  // notify_all (wake_workers), not with a system call per run.
+  if (ready.size() <= 1) work_cv.notify_one();
+}
+
+void Scheduler::Impl::wake_workers() { work_cv.notify_all(); }
+
+void Scheduler::Impl::spawn_workers(std::size_t n) {
+  for (std::size_t k = 0; k < n && workers < settings.max_concurrent_runs; ++k) {
     ++workers;
     worker_threads.emplace_back([this] { worker_main(); });
   }
-  work_cv.notify_one();
+}
+
+void Scheduler::Impl::arm_spawn_check() {
+  if (ready.empty() || idle_workers > 0 || workers >= settings.max_concurrent_runs ||
+      spawn_check_armed || stop_threads || running >= settings.max_concurrent_runs) {
+    return;
+  }
+  spawn_check_armed = true;
+  const std::uint64_t seen = dispatched;
+  add_task(clock.steady_now() + kSpawnCheck, [this, seen] { spawn_check(seen); });
+}
+
+void Scheduler::Impl::spawn_check(std::uint64_t seen) {
+  std::lock_guard<std::mutex> g(mu);
+  spawn_check_armed = false;
+  if (ready.empty() || stop_threads || idle_workers > 0) return;
+  if (dispatched == seen) {
+    // No run started since the check was armed: every worker is busy with a long run.
+    const std::size_t free_slots = settings.max_concurrent_runs - std::min(running, settings.max_concurrent_runs);
+    spawn_workers(std::min(ready.size(), free_slots));
+  }
+  arm_spawn_check();
 }
 
 void Scheduler::Impl::worker_main() {
@@ -50,8 +86,15 @@ void Scheduler::Impl::worker_main() {
     std::shared_ptr<Run> run = std::move(ready.front());
     ready.pop_front();
     ++running;
+    ++dispatched;
     run->holds_slot = true;
+    if (run->stop_reason == StopReason::none) {  // marked started here: one lock per start
+      run->started = true;
+      run->started_wall = clock.now();
+      run->started_steady = clock.steady_now();
+    }
     if (ready.empty() || running >= settings.max_concurrent_runs) idle_cv.notify_all();
+    arm_spawn_check();
     lk.unlock();
     execute(run);
     run.reset();
@@ -60,17 +103,7 @@ void Scheduler::Impl::worker_main() {
 }
 
 void Scheduler::Impl::execute(const std::shared_ptr<Run>& run) {
-  bool stopped;
-  {
-    std::lock_guard<std::mutex> g(mu);
-    stopped = run->stop_reason != StopReason::none;
-    if (!stopped) {
-      run->started = true;
-      run->started_wall = clock.now();
-      run->started_steady = clock.steady_now();
-    }
-  }
-  if (stopped) {
+  if (!run->started) {  // stopped while it was queued (set under mu by worker_main)
     finish(run, RunState::interrupted, std::nullopt, std::nullopt, "stopped before it started");
     return;
   }
@@ -94,7 +127,7 @@ void Scheduler::Impl::execute(const std::shared_ptr<Run>& run) {
     }
   }
   ++counters.started;
-  emit(event(RunEventKind::started, run.get()));
+  if (observer) emit(event(RunEventKind::started, run.get()));
   if (run->def->is_command()) {
     execute_command(run);
   } else {
@@ -229,16 +262,18 @@ void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
     case RunState::timed_out: ++counters.timed_out; break;
     default: ++counters.interrupted; break;
   }
-  RunEvent e = event(RunEventKind::finished, run.get());
-  e.state = state;
-  e.exit_code = exit_code;
-  e.signal = signal;
-  if (run->started) {
-    e.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() -
-                                                                       run->started_steady);
+  if (observer) {
+    RunEvent e = event(RunEventKind::finished, run.get());
+    e.state = state;
+    e.exit_code = exit_code;
+    e.signal = signal;
+    if (run->started) {
+      e.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() -
+                                                                         run->started_steady);
+    }
+    e.output_tail = std::move(tail);
+    emit(e);
   }
-  e.output_tail = std::move(tail);
-  emit(e);
   std::lock_guard<std::mutex> g(mu);
   runs.erase(run->id);
   if (run->holds_slot) {
@@ -250,9 +285,11 @@ void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
     --slots[run->slot].active;
   }
   if (run->store_backed) prune_dirty.insert(run->key.job);
-  work_cv.notify_all();
-  idle_cv.notify_all();
-  shutdown_cv.notify_all();
+  if (!ready.empty()) work_cv.notify_one();  // a slot freed: one worker may take a queued run
+  if (running == 0) {
+    idle_cv.notify_all();
+    shutdown_cv.notify_all();
+  }
 }
 
 std::optional<std::pair<std::uint64_t, std::chrono::milliseconds>> Scheduler::Impl::stop_locked(

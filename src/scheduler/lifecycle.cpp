@@ -34,6 +34,8 @@ void Scheduler::start() {
   i.try_register();  // first attempt now, so a healthy node is ready when start() returns
   i.run_reboot_jobs();
   std::lock_guard<std::mutex> g(i.mu);
+  // A few workers up front, so the first burst of runs does not wait for thread creation.
+  i.spawn_workers(std::min<std::size_t>(i.settings.max_concurrent_runs, 8));
   i.loop_thread = std::thread([&i] { i.loop_main(); });
   i.lease_thread = std::thread([&i] { i.lease_main(); });
 }

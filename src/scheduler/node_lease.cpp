@@ -270,6 +270,7 @@ void Scheduler::Impl::handle_lost_records(const std::vector<RunRecord>& lost) {
     emit(r);
     std::lock_guard<std::mutex> g(mu);
     enqueue(std::move(run));
+    wake_workers();
   }
 }
 

@@ -126,6 +126,8 @@ struct Scheduler::Impl {
   std::size_t workers = 0, idle_workers = 0;
   std::vector<std::thread> worker_threads;
   std::condition_variable_any work_cv;
+  std::uint64_t dispatched = 0;     // runs handed to a worker so far
+  bool spawn_check_armed = false;  // a spawn_check task is pending
   std::uint64_t next_run_id = 1;
   std::uint64_t claim_seq = 0;
   // Claims between the store's answer and their runs entering `runs`: while any is in flight
@@ -208,6 +210,10 @@ struct Scheduler::Impl {
   // executor.cpp
   std::shared_ptr<detail::Run> make_run(const detail::Occurrence& occ);  // mu held
   void enqueue(std::shared_ptr<detail::Run> run);                        // mu held
+  void wake_workers();                                                   // mu held
+  void spawn_workers(std::size_t n);                                     // mu held
+  void arm_spawn_check();                                                // mu held
+  void spawn_check(std::uint64_t dispatched_when_armed);
   void worker_main();
   void execute(const std::shared_ptr<detail::Run>& run);
   void execute_callable(const std::shared_ptr<detail::Run>& run);

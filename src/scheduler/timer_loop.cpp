@@ -71,27 +71,24 @@ void Scheduler::Impl::loop_main() {
       lk.lock();
     }
 
-    // Pop every due job, then walk each forward past now (several occurrences when the clock
-    // jumped or the process stalled), and queue its next fire.
+    // Pop every due job and dispatch it before computing any next fire: with 10,000 jobs due at
+    // once the Schedule::next calls would otherwise delay the last start by milliseconds.
+    struct Popped {
+      std::uint32_t slot, generation;
+      std::int64_t fire;
+    };
+    std::vector<Popped> popped;
     std::vector<Occurrence> due;
     const std::int64_t now_s = std::chrono::floor<std::chrono::seconds>(wall).time_since_epoch().count();
     while (firing && !heap.empty() && heap.top().fire <= now_s) {
       const detail::HeapEntry h = heap.pop();
       detail::JobSlot& s = slots[h.slot];
       if (!s.def || s.generation != h.generation || s.next_fire != h.fire) continue;
-      std::int64_t f = h.fire;
-      std::size_t n = 0;
-      while (f != detail::kNoTime && f <= now_s) {
-        if (f > s.last_fired && n++ < kMaxOccurrencesPerWake) {
-          due.push_back({s.def, h.slot, slot_incarnation[h.slot], at_seconds(f), false});
-        }
-        s.last_fired = std::max(s.last_fired, f);
-        auto next = s.def->schedule.next(at_seconds(f));
-        f = next ? seconds_of(*next) : detail::kNoTime;
+      if (h.fire > s.last_fired) {
+        due.push_back({s.def, h.slot, slot_incarnation[h.slot], at_seconds(h.fire), false});
+        s.last_fired = h.fire;
       }
-      s.next_fire = f;
-      ++s.generation;
-      if (f != detail::kNoTime) heap.push({f, h.slot, s.generation});
+      popped.push_back({h.slot, h.generation, h.fire});
     }
     std::vector<std::function<void()>> run_now;
     while (!tasks.empty() && tasks.front().at <= steady) {
@@ -99,16 +96,77 @@ void Scheduler::Impl::loop_main() {
       run_now.push_back(std::move(tasks.back().fn));
       tasks.pop_back();
     }
-
-    if (!due.empty() || !run_now.empty()) {
+    bool any_misfired = false;
+    for (Occurrence& o : due) {
+      const auto late = wall - WallTime(o.at);
+      o.misfired = late > kOnTimeSlack &&
+                   ((forward_step && WallTime(o.at) > expected) || late > kLateThreshold);
+      any_misfired = any_misfired || o.misfired;
+    }
+    // Misfired occurrences wait for the walk below: a job's policy (run_once, run_all with
+    // max_catchup) must see all of its missed occurrences at once.
+    if (!any_misfired && (!due.empty() || !run_now.empty())) {
       lk.unlock();
-      for (Occurrence& o : due) {
+      counters.fired += due.size();
+      if (!due.empty()) process_occurrences(std::move(due), wall);
+      for (auto& fn : run_now) fn();
+      lk.lock();
+      due.clear();
+      run_now.clear();
+    }
+
+    // Queue each popped job's next fire. Schedule::next runs without the lock (workers need it
+    // to start and finish runs); a job changed meanwhile was requeued by that change already.
+    // More occurrences already due (a forward step, a stall) are processed too, bounded per job.
+    std::vector<Occurrence> extra = std::move(due);
+    struct Next {
+      std::shared_ptr<const detail::JobDef> def;
+      std::int64_t last_fired;
+      std::vector<std::int64_t> due;
+      std::int64_t next = detail::kNoTime;
+    };
+    std::vector<Next> nexts;
+    nexts.reserve(popped.size());
+    for (const Popped& p : popped) nexts.push_back({slots[p.slot].def, slots[p.slot].last_fired, {}});
+    lk.unlock();
+    for (std::size_t i = 0; i < popped.size(); ++i) {
+      Next& n = nexts[i];
+      if (!n.def) continue;
+      auto next = n.def->schedule.next(at_seconds(popped[i].fire));
+      std::int64_t f = next ? seconds_of(*next) : detail::kNoTime;
+      while (f != detail::kNoTime && f <= now_s) {
+        if (f > n.last_fired && n.due.size() < kMaxOccurrencesPerWake) n.due.push_back(f);
+        next = n.def->schedule.next(at_seconds(f));
+        f = next ? seconds_of(*next) : detail::kNoTime;
+      }
+      n.next = f;
+    }
+    lk.lock();
+    for (std::size_t i = 0; i < popped.size(); ++i) {
+      const Popped& p = popped[i];
+      detail::JobSlot& s = slots[p.slot];
+      if (!s.def || s.generation != p.generation || s.next_fire != p.fire) continue;
+      for (std::int64_t f : nexts[i].due) {
+        if (f <= s.last_fired) continue;
+        extra.push_back({s.def, p.slot, slot_incarnation[p.slot], at_seconds(f), false});
+        s.last_fired = f;
+      }
+      s.next_fire = nexts[i].next;
+      ++s.generation;
+      if (s.next_fire != detail::kNoTime) heap.push({s.next_fire, p.slot, s.generation});
+    }
+    if (!extra.empty() || !run_now.empty()) {
+      lk.unlock();
+      std::stable_sort(extra.begin(), extra.end(), [](const Occurrence& a, const Occurrence& b) {
+        return a.at < b.at;
+      });
+      for (Occurrence& o : extra) {
         const auto late = wall - WallTime(o.at);
         o.misfired = late > kOnTimeSlack &&
                      ((forward_step && WallTime(o.at) > expected) || late > kLateThreshold);
       }
-      counters.fired += due.size();
-      if (!due.empty()) process_occurrences(std::move(due), wall);
+      counters.fired += extra.size();
+      if (!extra.empty()) process_occurrences(std::move(extra), wall);
       for (auto& fn : run_now) fn();
       lk.lock();
     }

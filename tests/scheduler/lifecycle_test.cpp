@@ -100,20 +100,8 @@ TEST_F(SchedulerTest, CommandTimeoutKillsTheProcessGroup) {
 
 // --- shutdown ---
 
-struct Blocking {
-  Gate gate;
-  std::atomic<int> started{0};
-  JobCallable fn() {
-    return [this](const RunContext& ctx) {
-      ++started;
-      return gate.wait(ctx.stop) ? 0 : 1;
-    };
-  }
-};
-
 TEST_F(SchedulerTest, ShutdownLetsRunsFinishWithinGraceAndReleasesTheLease) {
   Scheduler& s = make();
-  Blocking b;
   ASSERT_TRUE(s.add(callable_job("j", "* * * * * *", b.fn())));
   s.start();
   clock.advance(1s);
@@ -134,7 +122,6 @@ TEST_F(SchedulerTest, ShutdownStopsRunsAfterGraceAndRecordsThemInterrupted) {
   NodeSettings settings = node_settings();
   settings.max_concurrent_runs = 1;
   Scheduler& s = make(settings);
-  Blocking b;
   ASSERT_TRUE(s.add(callable_job("a", "* * * * * *", b.fn())));
   s.start();
   clock.advance(1s);
@@ -171,8 +158,9 @@ TEST_F(SchedulerTest, ShutdownTerminatesCommandsAfterGrace) {
   ASSERT_TRUE(eventually([&] { return !s.ready(); }));
   ASSERT_TRUE(eventually([&] { return clock.waiters() >= 3; }));
   clock.advance(1s);
-  ASSERT_TRUE(rec.wait_count(RunEventKind::finished, 1));
+  const bool finished = rec.wait_count(RunEventKind::finished, 1);
   stopper.join();
+  ASSERT_TRUE(finished) << rec.dump();
   const auto fin = rec.of(RunEventKind::finished, "sleepy");
   EXPECT_EQ(fin[0].state, RunState::interrupted);
   EXPECT_EQ(fin[0].signal, 15);

@@ -67,6 +67,14 @@ class Recorder final : public SchedulerObserver {
     }
     return out;
   }
+  std::string dump() const {
+    std::lock_guard<std::mutex> g(mu_);
+    std::string out;
+    for (const auto& s : events_) {
+      out += std::string(to_string(s.e.kind)) + " " + s.e.job + " " + s.e.message + " " + s.line + "\n";
+    }
+    return out;
+  }
   std::size_t count(RunEventKind kind, const std::string& job = {}) const { return of(kind, job).size(); }
   // Waits (real time, bounded) until `n` events of `kind` were seen.
   bool wait_count(RunEventKind kind, std::size_t n, const std::string& job = {},
@@ -109,6 +117,23 @@ class Gate {
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;
+};
+
+// A job whose runs block on a gate (or their stop token).
+struct Blocking {
+  Gate gate;
+  std::atomic<int> started{0};
+  std::atomic<int> stopped{0};
+  JobCallable fn() {
+    return [this](const RunContext& ctx) {
+      ++started;
+      if (!gate.wait(ctx.stop)) {
+        ++stopped;
+        return 1;
+      }
+      return 0;
+    };
+  }
 };
 
 // Wraps a store; while `down` is set every call throws StoreError(unavailable).
@@ -246,6 +271,7 @@ class SchedulerTest : public ::testing::Test {
   std::atomic<std::int64_t> store_offset{0};  // milliseconds
   detail::MemoryStore store;
   Recorder rec;
+  Blocking b;  // outlives the scheduler, so a failed assertion cannot leave a run on a dead gate
   std::unique_ptr<Scheduler> sched;
 };
 
