@@ -54,8 +54,8 @@ TYPED_TEST(ClaimTest, BatchResultsAreInRequestOrder) {
   auto t = this->store_second();
   std::vector<ClaimRequest> batch = {
       this->request(this->key("j", t), "a"),
-      this->request(this->key("j", t), "a"),           // duplicate inside the batch
-      this->request(this->key("j", t + 3600s), "a"),   // far ahead of the store's clock
+      this->request(this->key("j", t), "a"),          // duplicate inside the batch
+      this->request(this->key("j", t + 3600s), "a"),  // far ahead of the store's clock
       this->request(this->key("other", t), "a"),
   };
   this->claim_one(this->request(this->key("other", t), "a"));  // decided before the batch
@@ -121,16 +121,18 @@ TYPED_TEST(ClaimTest, OverlapForbidSkipsWhileThePreviousRunsOnALiveNode) {
   EXPECT_EQ(rec->fence, 0);
 
   // Other jobs and other every_node keys do not overlap with it.
-  EXPECT_EQ(this->claim_one(this->request(this->key("k", t + 1s), "b", OverlapMode::forbid)).outcome,
-            Outcome::won);
+  EXPECT_EQ(
+      this->claim_one(this->request(this->key("k", t + 1s), "b", OverlapMode::forbid)).outcome,
+      Outcome::won);
   EXPECT_EQ(
       this->claim_one(this->request(this->key("j", t + 1s, "b"), "b", OverlapMode::forbid)).outcome,
       Outcome::won);
 
   // Once the previous run finished, the next one runs.
   ASSERT_TRUE(this->update_one(this->key("j", t), first.fence, RunState::succeeded, 0));
-  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 2s), "b", OverlapMode::forbid)).outcome,
-            Outcome::won);
+  EXPECT_EQ(
+      this->claim_one(this->request(this->key("j", t + 2s), "b", OverlapMode::forbid)).outcome,
+      Outcome::won);
 }
 
 TYPED_TEST(ClaimTest, OverlapForbidIgnoresRunsOfExpiredNodes) {
@@ -139,8 +141,9 @@ TYPED_TEST(ClaimTest, OverlapForbidIgnoresRunsOfExpiredNodes) {
   auto t = this->store_second(-5s);
   ASSERT_EQ(this->claim_one(this->request(this->key("j", t), "dead")).outcome, Outcome::won);
   this->backend_.advance(600ms);
-  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 1s), "b", OverlapMode::forbid)).outcome,
-            Outcome::won);
+  EXPECT_EQ(
+      this->claim_one(this->request(this->key("j", t + 1s), "b", OverlapMode::forbid)).outcome,
+      Outcome::won);
 }
 
 TYPED_TEST(ClaimTest, OverlapReplaceInterruptsActivePreviousRuns) {

@@ -71,8 +71,9 @@ TYPED_TEST(ConcurrencyTest, ManyThreadsOneWinnerPerOccurrence) {
 
 // Forks a child per contender; each opens its own store from the URL and reports its wins
 // through a pipe. Returns all the wins.
-[[maybe_unused]] std::vector<Win> claim_from_processes(const std::string& url, std::chrono::sys_seconds base,
-                                      int processes, int occurrences) {
+[[maybe_unused]] std::vector<Win> claim_from_processes(const std::string& url,
+                                                       std::chrono::sys_seconds base, int processes,
+                                                       int occurrences) {
   std::vector<std::pair<pid_t, int>> children;
   for (int p = 0; p < processes; ++p) {
     int fds[2];

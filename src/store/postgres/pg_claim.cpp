@@ -90,19 +90,19 @@ ClaimResult PostgresStore::claim_replacing(const ClaimRequest& request) {
   try {
     claim_batch(std::span(&in, 1), std::span(&out, 1));
     if (result.outcome == ClaimResult::Outcome::won) {
-    auto r = conn_.exec(
-        "UPDATE solocron_runs SET state = 'interrupted', finished_at = now()"
-        " WHERE job = $1 AND node_key = $2 AND scheduled_at < to_timestamp($3::bigint)"
-        " AND state IN ('claimed', 'running')"
-        " RETURNING extract(epoch FROM scheduled_at)::bigint",
-        PgParams()
-            .add(request.key.job)
-            .add(request.key.node)
-            .add(request.key.scheduled_at.time_since_epoch().count()));
-    for (int i = 0; i < r.rows(); ++i) {
-      result.replaced.push_back({request.key.job,
-                                 std::chrono::sys_seconds(std::chrono::seconds(r.integer(i, 0))),
-                                 request.key.node});
+      auto r = conn_.exec(
+          "UPDATE solocron_runs SET state = 'interrupted', finished_at = now()"
+          " WHERE job = $1 AND node_key = $2 AND scheduled_at < to_timestamp($3::bigint)"
+          " AND state IN ('claimed', 'running')"
+          " RETURNING extract(epoch FROM scheduled_at)::bigint",
+          PgParams()
+              .add(request.key.job)
+              .add(request.key.node)
+              .add(request.key.scheduled_at.time_since_epoch().count()));
+      for (int i = 0; i < r.rows(); ++i) {
+        result.replaced.push_back({request.key.job,
+                                   std::chrono::sys_seconds(std::chrono::seconds(r.integer(i, 0))),
+                                   request.key.node});
       }
     }
     conn_.exec("COMMIT");
@@ -132,7 +132,11 @@ std::vector<ClaimResult> PostgresStore::claim(std::span<const ClaimRequest> requ
     }
   }
   std::lock_guard lock(mutex_);
-  if (!batch.empty()) retrying([&] { claim_batch(batch, batch_out); return 0; });
+  if (!batch.empty())
+    retrying([&] {
+      claim_batch(batch, batch_out);
+      return 0;
+    });
   for (std::size_t i : replacing) {
     results[i] = retrying([&] { return claim_replacing(requests[i]); });
   }

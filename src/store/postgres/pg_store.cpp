@@ -92,9 +92,11 @@ RegisterResult PostgresStore::register_node(std::string_view node_id, millisecon
       "   expires_at = EXCLUDED.expires_at"
       " WHERE n.expires_at <= now()"
       " RETURNING n.*, n.xmax <> 0 AS took_over)"
-      " SELECT true, " LEASE_COLUMNS ", took_over, solocron_ms(now()) FROM up"
+      " SELECT true, " LEASE_COLUMNS
+      ", took_over, solocron_ms(now()) FROM up"
       " UNION ALL"
-      " SELECT false, " LEASE_COLUMNS ", false, solocron_ms(now()) FROM solocron_nodes"
+      " SELECT false, " LEASE_COLUMNS
+      ", false, solocron_ms(now()) FROM solocron_nodes"
       " WHERE node_id = $1 AND NOT EXISTS (SELECT 1 FROM up)",
       PgParams().add(std::string(node_id)).add(ttl.count()));
   if (r.rows() != 1) {
@@ -120,11 +122,11 @@ std::optional<NodeLease> PostgresStore::renew_node(std::string_view node_id, std
                                                    milliseconds ttl) {
   std::lock_guard lock(mutex_);
   auto r = conn_.exec_prepared("solocron_renew",
-      "UPDATE solocron_nodes SET renewed_at = now(),"
-      " expires_at = now() + $3::bigint * interval '1 millisecond'"
-      " WHERE node_id = $1 AND token = $2 AND expires_at > now()"
-      " RETURNING " LEASE_COLUMNS ", solocron_ms(now())",
-      PgParams().add(std::string(node_id)).add(token).add(ttl.count()));
+                               "UPDATE solocron_nodes SET renewed_at = now(),"
+                               " expires_at = now() + $3::bigint * interval '1 millisecond'"
+                               " WHERE node_id = $1 AND token = $2 AND expires_at > now()"
+                               " RETURNING " LEASE_COLUMNS ", solocron_ms(now())",
+                               PgParams().add(std::string(node_id)).add(token).add(ttl.count()));
   if (r.rows() == 0) return std::nullopt;
   return read_lease(r, 0, r.integer(0, 5));
 }
@@ -137,7 +139,8 @@ void PostgresStore::release_node(std::string_view node_id, std::int64_t token) {
 
 std::vector<NodeLease> PostgresStore::nodes() {
   std::lock_guard lock(mutex_);
-  auto r = conn_.exec("SELECT " LEASE_COLUMNS ", solocron_ms(now()) FROM solocron_nodes"
+  auto r = conn_.exec("SELECT " LEASE_COLUMNS
+                      ", solocron_ms(now()) FROM solocron_nodes"
                       " ORDER BY node_id");
   std::vector<NodeLease> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(read_lease(r, i, r.integer(i, 5)));
@@ -168,7 +171,8 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   }
   std::lock_guard lock(mutex_);
   auto r = retrying([&] {
-    return conn_.exec_prepared("solocron_update",
+    return conn_.exec_prepared(
+        "solocron_update",
         "UPDATE solocron_runs r SET state = u.state,"
         " started_at = CASE WHEN u.state = 'running' THEN now() ELSE r.started_at END,"
         " finished_at = CASE WHEN u.terminal THEN now() ELSE r.finished_at END,"
@@ -241,16 +245,22 @@ std::optional<RunRecord> PostgresStore::reclaim_lost(const OccurrenceKey& key,
 
 std::vector<RunRecord> PostgresStore::history(const HistoryQuery& query) {
   PgParams p;
-  if (query.job && !query.job->empty()) p.add(*query.job); else p.add_null();
-  if (query.since) p.add(secs(*query.since)); else p.add_null();
+  if (query.job && !query.job->empty())
+    p.add(*query.job);
+  else
+    p.add_null();
+  if (query.since)
+    p.add(secs(*query.since));
+  else
+    p.add_null();
   p.add(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
   std::lock_guard lock(mutex_);
-  return read_runs(conn_.exec(
-      "SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
-      " WHERE ($1::text IS NULL OR job = $1)"
-      " AND ($2::bigint IS NULL OR scheduled_at >= to_timestamp($2::bigint))"
-      " ORDER BY scheduled_at DESC, job, node_key LIMIT $3",
-      p));
+  return read_runs(
+      conn_.exec("SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
+                 " WHERE ($1::text IS NULL OR job = $1)"
+                 " AND ($2::bigint IS NULL OR scheduled_at >= to_timestamp($2::bigint))"
+                 " ORDER BY scheduled_at DESC, job, node_key LIMIT $3",
+                 p));
 }
 
 std::optional<sys_seconds> PostgresStore::last_scheduled(std::string_view job) {
@@ -276,7 +286,10 @@ void PostgresStore::prune(std::string_view job, std::size_t keep_last,
   PgParams p;
   p.add(std::string(job));
   p.add(static_cast<std::int64_t>(std::min<std::size_t>(keep_last, INT64_MAX)));
-  if (max_age) p.add(max_age->count()); else p.add_null();
+  if (max_age)
+    p.add(max_age->count());
+  else
+    p.add_null();
   std::lock_guard lock(mutex_);
   // Active records carry the fence that guards their holder's writes: never pruned.
   retrying([&] {
