@@ -1,5 +1,7 @@
 #include "store/postgres/pg_store.hpp"
 
+#include <algorithm>
+
 #include "store/state_names.hpp"
 
 namespace solocron::detail {
@@ -169,11 +171,19 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   for (auto* a : {&idx, &job, &node_key, &at, &fence, &state, &exit_code, &signal, &tail}) {
     p.add(a->str());
   }
+  const bool only_running = std::all_of(updates.begin(), updates.end(),
+                                        [](const auto& u) { return u.state == RunState::running; });
+  p.add(only_running ? "t" : "f");
   std::lock_guard lock(mutex_);
   auto r = retrying([&] {
     return conn_.exec_prepared(
         "solocron_update",
-        "UPDATE solocron_runs r SET state = u.state,"
+        // A batch that only marks runs `running` commits without waiting for the WAL flush:
+        // lost in a server crash, those runs stay `claimed`, which every reader treats alike
+        // (active, same fence). Claims and final states are always durable.
+        "WITH durability AS (SELECT set_config('synchronous_commit', CASE WHEN $10::bool"
+        "  THEN 'off' ELSE current_setting('synchronous_commit') END, true))"
+        " UPDATE solocron_runs r SET state = u.state,"
         " started_at = CASE WHEN u.state = 'running' THEN now() ELSE r.started_at END,"
         " finished_at = CASE WHEN u.terminal THEN now() ELSE r.finished_at END,"
         " exit_code = CASE WHEN u.terminal THEN u.exit_code ELSE r.exit_code END,"
@@ -182,7 +192,7 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
         " FROM (SELECT x.*, x.state NOT IN ('claimed', 'running') AS terminal FROM unnest("
         "  $1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],"
         "  $7::int[], $8::int[], $9::text[])"
-        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail)) u"
+        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail)) u, durability"
         " WHERE r.job = u.job AND r.node_key = u.node_key"
         " AND r.scheduled_at = to_timestamp(u.at) AND r.fence = u.fence"
         " AND r.state IN ('claimed', 'running')"
