@@ -1,5 +1,6 @@
 // Conformance: double claims from many threads and from several processes, each with its own
 // connection to the store. Exactly one winner per occurrence, and distinct fences.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -147,6 +148,64 @@ TYPED_TEST(ConcurrencyTest, RacingReclaimsOfALostRunHaveOneWinner) {
     EXPECT_EQ(this->find(k)->fence, got[t]->fence);
   }
   EXPECT_EQ(winners, 1);
+}
+
+// A node killed in the middle of a claim batch (SIGKILL: no rollback, no goodbye) leaves
+// whole claims only: every record it wrote has its own fence, and the next fence issued is
+// larger than all of them.
+TYPED_TEST(ConcurrencyTest, AClaimerKilledMidBatchLeavesNoHalfWrittenClaim) {
+  if constexpr (!TypeParam::kMultiProcess) {
+    GTEST_SKIP() << TypeParam::kName << " is process-local";
+  } else {
+    this->store();  // migrated before the child starts
+    const auto base = this->store_second(-86400s);
+    const std::string url = this->backend_.url();
+    pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        auto store = open_store(url);
+        for (int round = 0;; ++round) {
+          std::vector<ClaimRequest> batch(2000);
+          for (int i = 0; i < 2000; ++i) {
+            batch[i].key = {"killed", base + std::chrono::seconds(round * 2000 + i), ""};
+            batch[i].node_id = "victim";
+          }
+          store->claim(batch);
+        }
+      } catch (...) {
+      }
+      _exit(1);
+    }
+    // Kill it once its first batches are in, while it is writing the next ones.
+    HistoryQuery some;
+    some.job = "killed";
+    some.limit = 1;
+    for (int i = 0; i < 200 && this->store().history(some).empty(); ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    std::this_thread::sleep_for(30ms);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child was still claiming when killed";
+
+    HistoryQuery q;
+    q.job = "killed";
+    q.limit = 10'000'000;
+    auto records = this->store().history(q);
+    EXPECT_FALSE(records.empty());
+    std::set<std::int64_t> fences;
+    std::int64_t max_fence = 0;
+    for (const auto& r : records) {
+      EXPECT_EQ(r.state, RunState::claimed);
+      EXPECT_GT(r.fence, 0);
+      EXPECT_TRUE(fences.insert(r.fence).second) << "fence " << r.fence << " twice";
+      max_fence = std::max(max_fence, r.fence);
+    }
+    auto next = this->claim_one(this->request(this->key("killed", base - 1s), "survivor"));
+    ASSERT_EQ(next.outcome, ClaimResult::Outcome::won);
+    EXPECT_GT(next.fence, max_fence);
+  }
 }
 
 }  // namespace
