@@ -208,5 +208,42 @@ TYPED_TEST(ConcurrencyTest, AClaimerKilledMidBatchLeavesNoHalfWrittenClaim) {
   }
 }
 
+// Two processes started with the same node id at the same moment: one gets the lease, the
+// others are told who holds it.
+TYPED_TEST(ConcurrencyTest, RacingRegistrationsOfOneIdHaveOneWinner) {
+  this->store();
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = "same-" + std::to_string(round);
+    std::vector<std::shared_ptr<Store>> connections;
+    for (int t = 0; t < 6; ++t) connections.push_back(this->backend_.connect());
+    std::vector<RegisterResult> got(6);
+    std::vector<std::string> errors(6);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          got[t] = connections[t]->register_node(id, 60s);
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    int winners = 0;
+    std::int64_t token = 0;
+    for (int t = 0; t < 6; ++t) {
+      EXPECT_EQ(errors[t], "");
+      if (got[t].acquired) {
+        ++winners;
+        token = got[t].lease.token;
+      }
+    }
+    ASSERT_EQ(winners, 1) << id;
+    for (int t = 0; t < 6; ++t) {
+      EXPECT_EQ(got[t].lease.token, token) << "losers are told the holder's lease";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace solocron::testing

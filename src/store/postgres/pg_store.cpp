@@ -82,25 +82,32 @@ StoreTime PostgresStore::now() {
 RegisterResult PostgresStore::register_node(std::string_view node_id, milliseconds ttl) {
   std::lock_guard lock(mutex_);
   // One statement: take the id if free or expired (xmax <> 0 tells an update of an expired
-  // row from a fresh insert); otherwise the second branch reports the live holder, read from
-  // the same snapshot.
-  auto r = conn_.exec(
-      "WITH up AS ("
-      " INSERT INTO solocron_nodes AS n (node_id, token, registered_at, renewed_at, expires_at)"
-      " VALUES ($1, nextval('solocron_lease_token'), now(), now(),"
-      "         now() + $2::bigint * interval '1 millisecond')"
-      " ON CONFLICT (node_id) DO UPDATE SET token = EXCLUDED.token,"
-      "   registered_at = EXCLUDED.registered_at, renewed_at = EXCLUDED.renewed_at,"
-      "   expires_at = EXCLUDED.expires_at"
-      " WHERE n.expires_at <= now()"
-      " RETURNING n.*, n.xmax <> 0 AS took_over)"
-      " SELECT true, " LEASE_COLUMNS
-      ", took_over, solocron_ms(now()) FROM up"
-      " UNION ALL"
-      " SELECT false, " LEASE_COLUMNS
-      ", false, solocron_ms(now()) FROM solocron_nodes"
-      " WHERE node_id = $1 AND NOT EXISTS (SELECT 1 FROM up)",
-      PgParams().add(std::string(node_id)).add(ttl.count()));
+  // row from a fresh insert); otherwise the second branch reports the live holder. A
+  // concurrent registration of the same id that commits while this statement waits on it is
+  // seen by ON CONFLICT but not by the second branch's snapshot, which then returns nothing:
+  // the statement runs again, with a snapshot that sees the winner.
+  std::optional<PgResult> res;
+  for (int attempt = 0; attempt < 5 && (!res || res->rows() == 0); ++attempt) {
+    res.emplace(
+        conn_.exec_prepared(
+            "solocron_register",
+            "WITH up AS ("
+            " INSERT INTO solocron_nodes AS n (node_id, token, registered_at, renewed_at,"
+            "  expires_at)"
+            " VALUES ($1, nextval('solocron_lease_token'), now(), now(),"
+            "         now() + $2::bigint * interval '1 millisecond')"
+            " ON CONFLICT (node_id) DO UPDATE SET token = EXCLUDED.token,"
+            "   registered_at = EXCLUDED.registered_at, renewed_at = EXCLUDED.renewed_at,"
+            "   expires_at = EXCLUDED.expires_at"
+            " WHERE n.expires_at <= now()"
+            " RETURNING n.*, n.xmax <> 0 AS took_over)"
+            " SELECT true, " LEASE_COLUMNS ", took_over, solocron_ms(now()) FROM up"
+            " UNION ALL"
+            " SELECT false, " LEASE_COLUMNS ", false, solocron_ms(now()) FROM solocron_nodes"
+            " WHERE node_id = $1 AND NOT EXISTS (SELECT 1 FROM up)",
+            PgParams().add(std::string(node_id)).add(ttl.count())));
+  }
+  const PgResult& r = *res;
   if (r.rows() != 1) {
     throw StoreError(StoreError::Kind::internal, "postgres: register_node returned no row");
   }
