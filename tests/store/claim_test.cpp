@@ -187,5 +187,23 @@ TYPED_TEST(ClaimTest, EveryNodeKeysIncludeTheNode) {
   EXPECT_EQ(this->find(this->key("j", t, "b"))->node, "b");
 }
 
+TYPED_TEST(ClaimTest, OverlapForbidInsideOneBatchSeesTheEarlierClaim) {
+  this->register_live("a");
+  auto t = this->store_second(-10s);
+  // A catch-up batch of one forbid job: the first occurrence runs, so the next are skipped.
+  std::vector<ClaimRequest> batch = {
+      this->request(this->key("j", t), "a", OverlapMode::forbid),
+      this->request(this->key("j", t + 1s), "a", OverlapMode::forbid),
+      this->request(this->key("j", t + 2s), "a", OverlapMode::forbid),
+      this->request(this->key("other", t + 1s), "a", OverlapMode::forbid),
+  };
+  auto results = this->store().claim(batch);
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].outcome, Outcome::won);
+  EXPECT_EQ(results[1].outcome, Outcome::overlap_skipped);
+  EXPECT_EQ(results[2].outcome, Outcome::overlap_skipped);
+  EXPECT_EQ(results[3].outcome, Outcome::won);
+}
+
 }  // namespace
 }  // namespace solocron::testing
