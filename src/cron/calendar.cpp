@@ -3,13 +3,13 @@
 namespace solocron::detail {
 
 void DaySpec::finish() {
-  for (int first = 0; first < 7; ++first) {
-    uint32_t days = 0;
-    for (int d = 1; d <= 31; ++d) {
-      if (dow & (1u << ((first + d - 1) % 7))) days |= 1u << d;
-    }
-    dow_pattern[first] = days;
+  // Days 1-38 when the 1st is a Sunday; a month starting on weekday k sees this shifted by k.
+  uint64_t sunday_first = 0;
+  for (int d = 1; d <= 38; ++d) {
+    if (dow & (1u << ((d - 1) % 7))) sunday_first |= uint64_t{1} << d;
   }
+  for (int first = 0; first < 7; ++first)
+    dow_pattern[first] = static_cast<uint32_t>(sunday_first >> first) & ~1u;
 }
 
 namespace {

@@ -6,19 +6,38 @@
 
 namespace solocron::detail {
 
-void ScheduleImpl::fill_month_ok() {
-  static constexpr std::array<int, 13> kBefore{0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+namespace {
+
+// For each kind of year (leap * 7 + weekday of January 1st) and month: length - 28 and the
+// weekday of the 1st, packed as length_index * 7 + weekday (0-27).
+constexpr std::array<std::array<uint8_t, 13>, 14> kMonthShapes = [] {
+  constexpr std::array<int, 13> kLen{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  std::array<std::array<uint8_t, 13>, 14> shapes{};
   for (int kind = 0; kind < 14; ++kind) {
     const bool leap = kind >= 7;
-    const int jan1 = kind % 7;
-    uint16_t ok = 0;
+    int first = kind % 7;
     for (int m = 1; m <= 12; ++m) {
-      if (!(months & (1u << m))) continue;
-      const int ndays = m == 2 ? (leap ? 29 : 28) : days_in_month(2001, m);
-      const int first = (jan1 + kBefore[m] + (leap && m > 2 ? 1 : 0)) % 7;
-      if (days.month_days(ndays, first)) ok |= 1u << m;
+      const int len = kLen[m] + (leap && m == 2 ? 1 : 0);
+      shapes[kind][m] = static_cast<uint8_t>((len - 28) * 7 + first);
+      first = (first + len) % 7;
     }
-    month_ok[kind] = ok;
+  }
+  return shapes;
+}();
+
+}  // namespace
+
+void ScheduleImpl::fill_month_ok() {
+  // A month's matching days depend only on its length (28-31) and its first weekday.
+  uint32_t any = 0;  // bit (len - 28) * 7 + first
+  for (int len = 28; len <= 31; ++len)
+    for (int first = 0; first < 7; ++first)
+      if (days.month_days(len, first)) any |= 1u << ((len - 28) * 7 + first);
+  for (int kind = 0; kind < 14; ++kind) {
+    uint16_t ok = 0;
+    for (int m = 1; m <= 12; ++m)
+      if ((any >> kMonthShapes[kind][m]) & 1) ok |= 1u << m;
+    month_ok[kind] = ok & months;
   }
 }
 

@@ -51,6 +51,13 @@ bool plain_values(const std::string& field) {
   return true;
 }
 
+// Field texts are validated, but a step may have many digits: saturate instead of throwing.
+int to_int(std::string_view s) {
+  long v = 0;
+  for (char ch : s) v = std::min(v * 10 + (ch - '0'), 1'000'000L);
+  return static_cast<int>(v);
+}
+
 std::string two(int v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
 // A value as people say it in this field: month and day names, numbers otherwise.
@@ -62,18 +69,28 @@ std::string value_name(std::string v, char unit) {
   if (unit == 'M') {
     for (int i = 0; i < 12; ++i)
       if (v == kM[i]) return kMonths[i + 1];
-    return is_number(v) ? kMonths[std::stoi(v)] : v;
+    return is_number(v) ? kMonths[to_int(v)] : v;
   }
   if (unit == 'W') {
     for (int i = 0; i < 7; ++i)
       if (v == kD[i]) return kDays[i];
-    return is_number(v) ? kDays[std::stoi(v)] : v;
+    return is_number(v) ? kDays[to_int(v)] : v;
   }
   return v;
 }
 
 // One list item of a plain field: "*", "*/n", "a", "a-b", "a/n", "a-b/n".
 // `unit` is the field's noun ("minute"); `code` selects value names ('M' month, 'W' weekday).
+// Bounds of a field by its noun, to spot steps that leave only the start value.
+std::pair<int, int> bounds(const std::string& unit, char code) {
+  if (code == 'M') return {1, 12};
+  if (code == 'W') return {0, 7};
+  if (unit == "hour") return {0, 23};
+  if (unit == "day") return {1, 31};
+  if (unit == "year") return {1970, 2199};
+  return {0, 59};
+}
+
 std::string item_phrase(const std::string& item, const std::string& unit, char code) {
   const auto slash = item.find('/');
   const std::string base = item.substr(0, slash);
@@ -87,6 +104,11 @@ std::string item_phrase(const std::string& item, const std::string& unit, char c
     if (code != 0) return range.empty() ? value_name(base, code) : range;  // names speak for themselves
     return range.empty() ? unit + " " + value_name(base, code) : unit + "s " + range;
   }
+  const auto [lo, hi] = bounds(unit, code);
+  const int first = base == "*" ? lo : is_number(base.substr(0, dash)) ? to_int(base.substr(0, dash)) : -1;
+  const int last = dash != std::string::npos && is_number(base.substr(dash + 1)) ? to_int(base.substr(dash + 1)) : hi;
+  if (first >= 0 && to_int(step) > last - first)  // only the start value matches
+    return code != 0 ? value_name(std::to_string(first), code) : unit + " " + std::to_string(first);
   std::string out = "every " + step + " " + unit + "s";
   if (base == "*") return out;
   if (range.empty()) return out + " from " + unit + " " + value_name(base, code);
@@ -119,7 +141,7 @@ std::string time_phrase(const ScheduleImpl& s) {
       std::vector<std::string> times;
       for (const auto& h : hours)
         for (const auto& m : mins)
-          times.push_back(two(std::stoi(h)) + ":" + two(std::stoi(m)) + (sec != "0" ? ":" + two(std::stoi(sec)) : ""));
+          times.push_back(two(to_int(h)) + ":" + two(to_int(m)) + (sec != "0" ? ":" + two(to_int(sec)) : ""));
       return "at " + join_and(times);
     }
   }
@@ -127,7 +149,7 @@ std::string time_phrase(const ScheduleImpl& s) {
   if (sec != "0") parts.push_back(field_phrase(sec, "second", 0));
   if (!(min == "*" && sec.substr(0, 1) == "*")) parts.push_back(field_phrase(min, "minute", 0));
   if (hour != "*") parts.push_back((plain_values(hour) ? "during " : "") + field_phrase(hour, "hour", 0));
-  else if (plain_values(min)) parts.back() += " of every hour";
+  else if (parts.back().rfind("minute", 0) == 0) parts.back() += " of every hour";
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
   if (out.rfind("every", 0) != 0) out = "at " + out;
@@ -147,7 +169,7 @@ std::string dom_item(const std::string& item) {
 std::string dow_item(const std::string& item) {
   const auto hash = item.find('#');
   if (hash != std::string::npos)
-    return "the " + std::string(kOrdinals[std::stoi(item.substr(hash + 1)) - 1]) + " " +
+    return "the " + std::string(kOrdinals[to_int(item.substr(hash + 1)) - 1]) + " " +
            value_name(item.substr(0, hash), 'W') + " of the month";
   if (item.size() > 1 && (item.back() == 'L' || item.back() == 'l'))
     return "the last " + value_name(item.substr(0, item.size() - 1), 'W') + " of the month";

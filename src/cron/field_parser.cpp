@@ -114,7 +114,7 @@ std::optional<std::string> plain_item(std::string_view item, const FieldRule& r,
     if (dash != std::string_view::npos) {
       if (auto err = read_value(base.substr(dash + 1), r, hi)) return err;
       // As in cronie, a day-of-week range ending in Sunday ends at 7: FRI-SUN is Fri-Sun.
-      if (r.kind == FieldKind::day_of_week && hi == 0) hi = 7;
+      if (r.kind == FieldKind::day_of_week && hi == 0 && lo > 0) hi = 7;
       if (hi < lo)
         return "\"" + std::string(base) + "\" is a reversed range; expected low-high";
     } else if (slash == std::string_view::npos) {
@@ -122,7 +122,7 @@ std::optional<std::string> plain_item(std::string_view item, const FieldRule& r,
     }
   }
   if (step > 1 && step > hi - lo)
-    warnings.push_back(std::string(r.name) + " field: step " + std::to_string(step) + " in \"" +
+    warnings.push_back(std::string(r.name) + " field: step " + std::string(item.substr(slash + 1)) + " in \"" +
                        std::string(item) + "\" is larger than the range " + std::to_string(lo) +
                        "-" + std::to_string(hi) + ", so only " + std::to_string(lo) + " matches");
   for (int v = lo; v <= hi; v += step) set_value(bits, r, v);

@@ -19,6 +19,7 @@ bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '
 
 std::vector<Token> split_blank(std::string_view text, std::size_t from) {
   std::vector<Token> out;
+  out.reserve(8);
   std::size_t i = from;
   while (i < text.size()) {
     while (i < text.size() && is_blank(text[i])) ++i;
@@ -97,6 +98,7 @@ std::optional<ParseError> parse_fields(std::string_view text, const std::vector<
   std::vector<Token> all = fields;
   if (!impl.has_seconds) all.insert(all.begin(), Token{"0", 0});
   impl.years.fill(~uint64_t{0});
+  impl.fields.reserve(all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& rule = detail::field_rule(kOrder[i]);
     detail::FieldBits bits;
