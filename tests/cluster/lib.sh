@@ -37,7 +37,7 @@ trap cleanup EXIT
 # start_postgres: a throwaway server for this scenario; sets STORE.
 start_postgres() {
   local env
-  env=$("$ROOT/scripts/pg-server.sh" start --owner $$)
+  env=$("$ROOT/scripts/pg-server.sh" start "$WORK/pg" --owner $$ --env)
   eval "$env"
   PG_DIR=$SOLOCRON_PG_DIR
   STORE=$SOLOCRON_PG_URL
