@@ -41,6 +41,7 @@ struct PgServer {
 
 std::mutex pg_mutex;
 std::optional<PgServer> pg_server;
+bool pg_private = false;  // set by tests that stop the server: never the shared one
 
 std::string pg_script() {
   // tests/store/backends.cpp -> scripts/pg-server.sh
@@ -80,7 +81,8 @@ std::map<std::string, std::string> parse_env(const std::string& text) {
 PgServer& server() {
   std::lock_guard lock(pg_mutex);
   if (pg_server) return *pg_server;
-  if (const char* given = getenv("SOLOCRON_TEST_PG_HOSTPORT")) {
+  const char* given = pg_private ? nullptr : getenv("SOLOCRON_TEST_PG_HOSTPORT");
+  if (given != nullptr) {
     pg_server = PgServer{"", given};
     return *pg_server;
   }
@@ -137,6 +139,12 @@ PostgresBackend::~PostgresBackend() {
 }
 
 std::string postgres_server_url() { return url_for("postgres"); }
+
+void postgres_server_private() {
+  std::lock_guard lock(pg_mutex);
+  if (pg_server) throw std::runtime_error("postgres_server_private() must come before any use");
+  pg_private = true;
+}
 
 void postgres_server_halt() {
   auto& s = server();
