@@ -35,6 +35,8 @@ struct ScheduleImpl {
   std::array<uint64_t, 4> years{};  // bit (y - kFirstYear)
   // month_ok[year_kind]: the months that have at least one matching day in such a year.
   std::array<uint16_t, 14> month_ok{};
+  // Every day of every month and year matches: the search only has to look at the time of day.
+  bool every_day = false;
   bool interval_like = false;
 
   // @every
