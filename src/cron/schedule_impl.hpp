@@ -18,14 +18,14 @@ namespace solocron::detail {
 enum class ScheduleKind { cron, every, reboot };
 
 struct ScheduleImpl {
-  std::string text;       // as given
-  std::string zone_name;  // effective zone
-  std::shared_ptr<const ZoneTable> zone;
+  std::string text;  // as given
+  std::shared_ptr<const ZoneTable> zone;  // the effective zone (zone->name)
   std::vector<std::string> warnings;
   ScheduleKind kind = ScheduleKind::cron;
 
-  // cron fields: the texts (nicknames expanded, seconds "0" when absent) and their masks
-  std::vector<std::string> fields;  // second minute hour day-of-month month day-of-week [year]
+  // cron fields: their texts, space-separated (nicknames expanded, seconds "0" when absent),
+  // kept for descriptions only; one string keeps a schedule small when a node holds millions.
+  std::string fields;  // second minute hour day-of-month month day-of-week [year]
   bool has_seconds = false;
   uint64_t seconds = 0;
   uint64_t minutes = 0;
