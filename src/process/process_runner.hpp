@@ -4,6 +4,13 @@
 // into lines for the node's log, keeps a bounded tail for the run's record, and enforces
 // timeouts (SIGTERM to the group, SIGKILL after the grace). A command that cannot start is
 // reported through the exit callback with `started == false`, never as an exception.
+//
+// The run ends when the main child has exited and its output pipes are closed. A grandchild
+// still holding the pipes after ProcessRunnerOptions::eof_grace is part of the run and is
+// SIGKILLed with the group; one that redirected its output elsewhere is left alone.
+//
+// The runner waits for its own children by pid only. The embedding process must not set
+// SIGCHLD to SIG_IGN nor call waitpid(-1): either would take the exit status away from it.
 #pragma once
 
 #include <chrono>
@@ -19,8 +26,9 @@
 namespace solocron::detail {
 
 struct ProcessSpec {
-  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
-  std::string working_dir;        // empty: inherit
+  // argv[0] is looked up in PATH (the child's, after extra_env) when it has no '/'.
+  std::vector<std::string> argv;
+  std::string working_dir;  // empty: inherit
   // Added to (or overriding) the node's own environment.
   std::vector<std::pair<std::string, std::string>> extra_env;
   std::size_t tail_bytes = 4096;
@@ -36,25 +44,43 @@ struct ProcessResult {
   bool timed_out = false;
   bool terminated = false;  // terminate() was called before it exited
   std::string output_tail;  // last tail_bytes of stdout and stderr, interleaved as read
-  std::chrono::system_clock::time_point started_at;
-  std::chrono::system_clock::time_point finished_at;
+  std::chrono::system_clock::time_point started_at;   // just before the fork
+  std::chrono::system_clock::time_point finished_at;  // when the main child's exit was seen
   int pid = 0;
 };
 
+// `line` excludes the '\n'. A line longer than ProcessRunnerOptions::max_line arrives in
+// several calls of max_line bytes each.
 using LineCallback = std::function<void(std::string_view line, bool from_stderr)>;
 using ExitCallback = std::function<void(const ProcessResult&)>;
+
+struct ProcessRunnerOptions {
+  // After the main child exits, how long a grandchild may keep its output pipes open before
+  // its process group is SIGKILLed and the exit reported anyway.
+  std::chrono::milliseconds eof_grace{1000};
+  std::size_t max_line = 4096;
+  // Watch exits through pidfds; false (or a kernel without pidfd_open) polls with waitid.
+  bool use_pidfd = true;
+};
 
 class ProcessRunner {
  public:
   ProcessRunner();
-  ~ProcessRunner();  // kills (SIGKILL) any child still running and reaps it
+  explicit ProcessRunner(ProcessRunnerOptions options);
+  // Kills (SIGKILL) every process group still running, reaps it and delivers its exit
+  // callback (terminated == true) before returning: every start() gets exactly one on_exit.
+  // Must not be called from inside a callback.
+  ~ProcessRunner();
   ProcessRunner(const ProcessRunner&) = delete;
   ProcessRunner& operator=(const ProcessRunner&) = delete;
 
-  // Starts a child; callbacks run on the runner's I/O thread. Returns an id for terminate().
+  // Starts a child; callbacks run on the runner's I/O thread, never inside start(), also when
+  // the command cannot start. Returns an id for terminate(). Thread-safe.
   std::uint64_t start(ProcessSpec spec, LineCallback on_line, ExitCallback on_exit);
   // SIGTERM to the child's process group now, SIGKILL after `grace` if it is still alive.
+  // Unknown or finished ids are ignored. Thread-safe.
   void terminate(std::uint64_t id, std::chrono::milliseconds grace);
+  // Children started whose exit callback has not been called yet.
   std::size_t running() const;
 
  private:

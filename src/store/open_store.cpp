@@ -3,6 +3,7 @@
 
 #include "solocron/store.hpp"
 #include "store/memory/memory_store.hpp"
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace solocron {
@@ -12,11 +13,11 @@ std::unique_ptr<Store> open_store(const std::string& url) {
   if (u == "memory:" || u == "memory://") return std::make_unique<detail::MemoryStore>();
   if (u.starts_with("sqlite:")) return detail::open_sqlite_store(url);
   if (u.starts_with("postgres://") || u.starts_with("postgresql://")) {
-    throw StoreError(StoreError::Kind::invalid, "store \"" + url + "\": backend not built yet");
+    return detail::open_postgres_store(url);
   }
-  throw StoreError(StoreError::Kind::invalid,
-                   "store \"" + url +
-                       "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
+  throw StoreError(
+      StoreError::Kind::invalid,
+      "store \"" + url + "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
 }
 
 }  // namespace solocron

@@ -1,6 +1,14 @@
 #include "store/backends.hpp"
 
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace solocron::testing {
@@ -16,5 +24,126 @@ SqliteBackend::~SqliteBackend() {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
+
+}  // namespace solocron::testing
+
+// --- PostgreSQL: one throwaway server per test process, one database per test ---
+
+namespace solocron::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PgServer {
+  std::string dir;        // empty when the server was given (SOLOCRON_TEST_PG_URL)
+  std::string host_port;  // "127.0.0.1:PORT"
+};
+
+std::mutex pg_mutex;
+std::optional<PgServer> pg_server;
+
+std::string pg_script() {
+  // tests/store/backends.cpp -> scripts/pg-server.sh
+  return (fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts" / "pg-server.sh")
+      .string();
+}
+
+std::string run_script(const std::string& args) {
+  // fsync off: test databases are thrown away, and the suite creates one per test.
+  std::string cmd =
+      "SOLOCRON_PG_OPTS='-c fsync=off -c synchronous_commit=off "
+      "-c full_page_writes=off' '" +
+      pg_script() + "' " + args;
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) throw std::runtime_error("cannot run " + cmd);
+  std::string out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, f)) out += buf;
+  if (pclose(f) != 0) throw std::runtime_error("failed: " + cmd + "\n" + out);
+  return out;
+}
+
+std::map<std::string, std::string> parse_env(const std::string& text) {
+  std::map<std::string, std::string> kv;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    auto line = text.substr(pos, end - pos);
+    auto eq = line.find('=');
+    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+    pos = end + 1;
+  }
+  return kv;
+}
+
+PgServer& server() {
+  std::lock_guard lock(pg_mutex);
+  if (pg_server) return *pg_server;
+  if (const char* given = getenv("SOLOCRON_TEST_PG_HOSTPORT")) {
+    pg_server = PgServer{"", given};
+    return *pg_server;
+  }
+  auto kv = parse_env(run_script("start --env --owner " + std::to_string(getpid())));
+  pg_server = PgServer{kv.at("SOLOCRON_PG_DIR"), "127.0.0.1:" + kv.at("SOLOCRON_PG_PORT")};
+  return *pg_server;
+}
+
+std::string url_for(const std::string& database) {
+  return "postgres://postgres@" + server().host_port + "/" + database + "?sslmode=disable";
+}
+
+void admin(const std::string& sql) {
+  PGconn* c = PQconnectdb(url_for("postgres").c_str());
+  std::string error;
+  if (PQstatus(c) != CONNECTION_OK) {
+    error = PQerrorMessage(c);
+  } else {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  PQfinish(c);
+  if (!error.empty()) throw std::runtime_error(sql + ": " + error);
+}
+
+class PgEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::lock_guard lock(pg_mutex);
+    if (pg_server && !pg_server->dir.empty()) run_script("stop " + pg_server->dir);
+    pg_server.reset();
+  }
+};
+[[maybe_unused]] auto* const pg_environment =
+    ::testing::AddGlobalTestEnvironment(new PgEnvironment);
+
+int next_database = 0;
+
+}  // namespace
+
+PostgresBackend::PostgresBackend() {
+  database_ = "solocron_t" + std::to_string(getpid()) + "_" + std::to_string(next_database++);
+  admin("CREATE DATABASE " + database_);
+  url_ = url_for(database_);
+}
+
+PostgresBackend::~PostgresBackend() {
+  try {
+    admin("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+  } catch (const std::exception& e) {
+    fprintf(stderr, "%s\n", e.what());
+  }
+}
+
+std::string postgres_server_url() { return url_for("postgres"); }
+
+void postgres_server_halt() {
+  auto& s = server();
+  if (s.dir.empty()) throw std::runtime_error("server not ours: cannot halt it");
+  run_script("halt " + s.dir);
+}
+
+void postgres_server_resume() { run_script("resume " + server().dir); }
 
 }  // namespace solocron::testing

@@ -81,7 +81,7 @@ class StoreConformance : public ::testing::Test {
   std::shared_ptr<Store> store_;
 };
 
-using Backends = ::testing::Types<MemoryBackend, SqliteBackend>;
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend, PostgresBackend>;
 
 struct BackendNames {
   template <class T>

@@ -5,8 +5,8 @@
 namespace solocron::detail {
 
 void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
-  std::string message = "sqlite: " + std::string(what) + ": " +
-                        (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string message =
+      "sqlite: " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

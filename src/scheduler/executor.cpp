@@ -1,0 +1,284 @@
+// Runs: a bounded worker pool for callables, the process runner for commands, one global
+// max_concurrent_runs for both, and the fenced state writes around every run.
+#include <algorithm>
+
+#include "scheduler/duration_text.hpp"
+#include "scheduler/scheduler_impl.hpp"
+
+namespace solocron {
+
+using detail::Run;
+using detail::StopReason;
+
+std::shared_ptr<Run> Scheduler::Impl::make_run(const detail::Occurrence& occ) {
+  auto run = std::make_shared<Run>();
+  run->id = next_run_id++;
+  run->def = occ.def;
+  run->slot = occ.slot;
+  run->incarnation = occ.incarnation;
+  run->key = {occ.def->name, occ.at, {}};
+  return run;
+}
+
+void Scheduler::Impl::enqueue(std::shared_ptr<Run> run) {
+  if (run->slot < slots.size() && slot_incarnation[run->slot] == run->incarnation) {
+    ++slots[run->slot].active;
+  }
+  runs.emplace(run->id, run);
+  ready.push_back(std::move(run));
+  // Threads are created on demand, up to the concurrency limit, and then reused.
+  if (idle_workers < ready.size() && workers < settings.max_concurrent_runs && !stop_threads) {
+    ++workers;
+    worker_threads.emplace_back([this] { worker_main(); });
+  }
+  work_cv.notify_one();
+}
+
+void Scheduler::Impl::worker_main() {
+  std::unique_lock<std::mutex> lk(mu);
+  for (;;) {
+    ++idle_workers;
+    work_cv.wait(lk, [&] {
+      return (stop_threads && ready.empty()) ||
+             (!ready.empty() && running < settings.max_concurrent_runs);
+    });
+    --idle_workers;
+    if (ready.empty() || running >= settings.max_concurrent_runs) {
+      if (stop_threads) return;
+      continue;
+    }
+    std::shared_ptr<Run> run = std::move(ready.front());
+    ready.pop_front();
+    ++running;
+    run->holds_slot = true;
+    lk.unlock();
+    execute(run);
+    run.reset();
+    lk.lock();
+  }
+}
+
+void Scheduler::Impl::execute(const std::shared_ptr<Run>& run) {
+  bool stopped;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    stopped = run->stop_reason != StopReason::none;
+    if (!stopped) {
+      run->started = true;
+      run->started_wall = clock.now();
+      run->started_steady = clock.steady_now();
+    }
+  }
+  if (stopped) {
+    finish(run, RunState::interrupted, std::nullopt, std::nullopt, "stopped before it started");
+    return;
+  }
+  if (run->store_backed) {
+    StateUpdate u{run->key, run->fence, RunState::running, std::nullopt, std::nullopt, {}};
+    try {
+      if (!store.update(std::span<const StateUpdate>(&u, 1)).at(0)) {
+        // Re-claimed with a newer fence (or no longer active) before it could start.
+        run->skip_store_write = true;
+        ++counters.stale_writes;
+        RunEvent e = event(RunEventKind::stale_write, run.get());
+        e.message = "state write 'running' rejected: fence " + std::to_string(run->fence) +
+                    " is no longer current; not starting";
+        emit(e);
+        finish(run, RunState::interrupted, std::nullopt, std::nullopt, "claim no longer valid");
+        return;
+      }
+    } catch (const std::exception& ex) {
+      // The claim is ours; the store will hear the outcome when it is back.
+      store_error("update 'running'", ex);
+    }
+  }
+  ++counters.started;
+  emit(event(RunEventKind::started, run.get()));
+  if (run->def->is_command()) {
+    execute_command(run);
+  } else {
+    execute_callable(run);
+  }
+}
+
+namespace {
+RunState state_for(StopReason reason, bool success) {
+  switch (reason) {
+    case StopReason::timeout: return RunState::timed_out;
+    case StopReason::replaced:
+    case StopReason::shutdown:
+    case StopReason::fenced: return RunState::interrupted;
+    case StopReason::none: break;
+  }
+  return success ? RunState::succeeded : RunState::failed;
+}
+}  // namespace
+
+void Scheduler::Impl::execute_callable(const std::shared_ptr<Run>& run) {
+  const RunContext ctx{run->key.job, run->key.scheduled_at, node_id, run->attempt, run->fence,
+                       run->stop.get_token()};
+  if (run->def->timeout_ms >= 0) {
+    std::lock_guard<std::mutex> g(mu);
+    std::weak_ptr<Run> weak = run;
+    add_task(run->started_steady + std::chrono::milliseconds(run->def->timeout_ms), [this, weak] {
+      auto r = weak.lock();
+      if (!r) return;
+      std::lock_guard<std::mutex> g2(mu);
+      if (runs.count(r->id)) stop_locked(*r, StopReason::timeout);
+    });
+  }
+  std::optional<int> exit_code;
+  std::string tail;
+  try {
+    exit_code = run->def->callable()(ctx);
+  } catch (const std::exception& ex) {
+    tail = std::string("exception: ") + ex.what();
+  } catch (...) {
+    tail = "exception of unknown type";
+  }
+  StopReason reason;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    reason = run->stop_reason;
+  }
+  finish(run, state_for(reason, exit_code && *exit_code == 0), exit_code, std::nullopt, tail);
+}
+
+void Scheduler::Impl::execute_command(const std::shared_ptr<Run>& run) {
+  const CommandSpec& cmd = run->def->command();
+  detail::ProcessSpec spec;
+  spec.argv = cmd.shell ? std::vector<std::string>{"/bin/sh", "-c", cmd.shell_command} : cmd.argv;
+  spec.working_dir = cmd.working_dir;
+  for (const auto& [k, v] : cmd.env) spec.extra_env.emplace_back(k, v);
+  // The contract's variables come last so a job's env cannot fake them.
+  spec.extra_env.emplace_back("SOLOCRON_JOB", run->key.job);
+  spec.extra_env.emplace_back("SOLOCRON_SCHEDULED_AT", detail::rfc3339_utc(run->key.scheduled_at));
+  spec.extra_env.emplace_back("SOLOCRON_NODE", node_id);
+  spec.extra_env.emplace_back("SOLOCRON_FENCE", std::to_string(run->fence));
+  spec.extra_env.emplace_back("SOLOCRON_ATTEMPT", std::to_string(run->attempt));
+  spec.tail_bytes = run->def->output_tail_bytes;
+  if (run->def->timeout_ms >= 0) spec.timeout = std::chrono::milliseconds(run->def->timeout_ms);
+  spec.kill_grace = std::chrono::milliseconds(run->def->kill_grace_ms);
+
+  detail::ProcessRunner* r;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    if (!runner) runner = std::make_unique<detail::ProcessRunner>();
+    r = runner.get();
+  }
+  std::weak_ptr<Run> weak = run;
+  auto on_line = [this, weak](std::string_view line, bool from_stderr) {
+    auto rr = weak.lock();
+    if (!rr || !observer) return;
+    RunEvent e = event(RunEventKind::output, rr.get());
+    e.line = line;
+    e.from_stderr = from_stderr;
+    emit(e);
+  };
+  auto on_exit = [this, run](const detail::ProcessResult& res) {
+    StopReason reason;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      reason = run->stop_reason;
+    }
+    std::string tail = res.started ? res.output_tail : res.start_error;
+    RunState state = res.timed_out ? RunState::timed_out
+                                   : state_for(reason, res.exit_code && *res.exit_code == 0);
+    if (!res.started) state = RunState::failed;
+    finish(run, state, res.exit_code, res.signal, std::move(tail));
+  };
+  const std::uint64_t id = r->start(std::move(spec), std::move(on_line), std::move(on_exit));
+  bool stop_now = false;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    run->is_process = true;
+    run->process_id = id;
+    stop_now = run->stop_reason != StopReason::none && runs.count(run->id);
+  }
+  if (stop_now) r->terminate(id, std::chrono::milliseconds(run->def->kill_grace_ms));
+}
+
+void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
+                             std::optional<int> exit_code, std::optional<int> signal,
+                             std::string tail) {
+  StopReason reason;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    reason = run->stop_reason;
+  }
+  if (run->store_backed && !run->skip_store_write) {
+    StateUpdate u{run->key, run->fence, state, exit_code, signal, tail};
+    try {
+      const bool applied = store.update(std::span<const StateUpdate>(&u, 1)).at(0);
+      // A replaced or self-fenced run is expected to have lost its occurrence already.
+      if (!applied && reason != StopReason::replaced && reason != StopReason::fenced) {
+        ++counters.stale_writes;
+        RunEvent e = event(RunEventKind::stale_write, run.get());
+        e.message = "state write '" + std::string(to_string(state)) + "' rejected: fence " +
+                    std::to_string(run->fence) + " is no longer current";
+        emit(e);
+      }
+    } catch (const std::exception& ex) {
+      store_error("update '" + std::string(to_string(state)) + "'", ex);
+    }
+  }
+  switch (state) {
+    case RunState::succeeded: ++counters.succeeded; break;
+    case RunState::failed: ++counters.failed; break;
+    case RunState::timed_out: ++counters.timed_out; break;
+    default: ++counters.interrupted; break;
+  }
+  RunEvent e = event(RunEventKind::finished, run.get());
+  e.state = state;
+  e.exit_code = exit_code;
+  e.signal = signal;
+  if (run->started) {
+    e.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() -
+                                                                       run->started_steady);
+  }
+  e.output_tail = std::move(tail);
+  emit(e);
+  std::lock_guard<std::mutex> g(mu);
+  runs.erase(run->id);
+  if (run->holds_slot) {
+    run->holds_slot = false;
+    --running;
+  }
+  if (run->slot < slots.size() && slot_incarnation[run->slot] == run->incarnation &&
+      slots[run->slot].active > 0) {
+    --slots[run->slot].active;
+  }
+  if (run->store_backed) prune_dirty.insert(run->key.job);
+  work_cv.notify_all();
+  idle_cv.notify_all();
+  shutdown_cv.notify_all();
+}
+
+std::optional<std::pair<std::uint64_t, std::chrono::milliseconds>> Scheduler::Impl::stop_locked(
+    Run& run, StopReason reason) {
+  if (run.stop_reason == StopReason::none) run.stop_reason = reason;
+  if (!run.started) return std::nullopt;  // execute() sees the reason and does not start it
+  if (run.is_process) return std::make_pair(run.process_id, std::chrono::milliseconds(run.def->kill_grace_ms));
+  run.stop.request_stop();
+  return std::nullopt;
+}
+
+void Scheduler::Impl::terminate_processes(
+    const std::vector<std::pair<std::uint64_t, std::chrono::milliseconds>>& procs) {
+  detail::ProcessRunner* r;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    r = runner.get();
+  }
+  if (!r) return;
+  for (const auto& [id, grace] : procs) r->terminate(id, grace);
+}
+
+std::vector<std::shared_ptr<Run>> Scheduler::Impl::drain_ready_locked(StopReason reason) {
+  std::vector<std::shared_ptr<Run>> out(ready.begin(), ready.end());
+  ready.clear();
+  for (auto& run : out) run->stop_reason = reason;
+  return out;
+}
+
+}  // namespace solocron

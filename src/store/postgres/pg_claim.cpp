@@ -1,0 +1,169 @@
+// Claims on PostgreSQL: a whole batch in one statement and one round trip.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "store/postgres/pg_store.hpp"
+
+namespace solocron::detail {
+
+namespace {
+
+// $1 request index, $2 job, $3 node_key, $4 scheduled_at (epoch s), $5 claiming node,
+// $6 overlap forbid, $7 max_clock_skew (ms). The skew guard and the overlap check are in the
+// same statement as the insert; the rows are inserted in key order so that two nodes
+// claiming overlapping batches wait for each other instead of deadlocking.
+constexpr const char* kClaimSql = R"sql(
+WITH req AS (
+  SELECT x.*, to_timestamp(x.at) AS sched
+  FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bool[],
+              $7::bigint[]) AS x(i, job, node_key, at, node, forbid, skew_ms)
+), cls AS (
+  SELECT r.*,
+         r.sched > now() + r.skew_ms * interval '1 millisecond' AS too_early,
+         r.forbid AND EXISTS (
+           SELECT 1 FROM solocron_runs p JOIN solocron_nodes n ON n.node_id = p.node
+           WHERE p.job = r.job AND p.node_key = r.node_key AND p.scheduled_at < r.sched
+             AND p.state IN ('claimed', 'running') AND n.expires_at > now()) AS blocked
+  FROM req r
+), ins AS (
+  INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, claimed_at,
+                             finished_at)
+  SELECT job, node_key, sched,
+         CASE WHEN blocked THEN 'skipped_overlap' ELSE 'claimed' END, node,
+         CASE WHEN blocked THEN 0 ELSE nextval('solocron_fence') END, now(),
+         CASE WHEN blocked THEN now() END
+  FROM cls WHERE NOT too_early
+  ORDER BY job, node_key, sched
+  ON CONFLICT DO NOTHING
+  RETURNING job, node_key, scheduled_at, fence, state
+)
+SELECT c.i, c.too_early, i.fence, i.state, solocron_ms(now())
+FROM cls c LEFT JOIN ins i
+  ON i.job = c.job AND i.node_key = c.node_key AND i.scheduled_at = c.sched
+)sql";
+
+using KeyTuple = std::tuple<const std::string&, const std::string&, std::chrono::sys_seconds>;
+KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at}; }
+
+}  // namespace
+
+void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
+                                std::span<ClaimResult*> out) {
+  PgArray idx, job, node_key, at, node, forbid, skew;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const ClaimRequest& r = *requests[i];
+    idx.add(static_cast<std::int64_t>(i));
+    job.add(r.key.job);
+    node_key.add(r.key.node);
+    at.add(r.key.scheduled_at.time_since_epoch().count());
+    node.add(r.node_id);
+    forbid.add(r.overlap == OverlapMode::forbid ? "t" : "f");
+    skew.add(static_cast<std::int64_t>(r.max_clock_skew.count()));
+  }
+  PgParams p;
+  for (auto* a : {&idx, &job, &node_key, &at, &node, &forbid, &skew}) p.add(a->str());
+  auto r = conn_.exec_prepared("solocron_claim", kClaimSql, p);
+  for (int row = 0; row < r.rows(); ++row) {
+    ClaimResult& res = *out[static_cast<std::size_t>(r.integer(row, 0))];
+    res.store_now = pg_store_time(r.integer(row, 4));
+    if (r.boolean(row, 1)) {
+      res.outcome = ClaimResult::Outcome::too_early;
+    } else if (r.null(row, 2)) {
+      res.outcome = ClaimResult::Outcome::taken;
+    } else if (r.text(row, 3) == "skipped_overlap") {
+      res.outcome = ClaimResult::Outcome::overlap_skipped;
+    } else {
+      res.outcome = ClaimResult::Outcome::won;
+      res.fence = r.integer(row, 2);
+    }
+  }
+}
+
+// replace: the claim and the interruption of the previous runs in one transaction, so that
+// they happen together and only when the claim is won.
+ClaimResult PostgresStore::claim_replacing(const ClaimRequest& request) {
+  ClaimResult result;
+  ClaimResult* out = &result;
+  const ClaimRequest* in = &request;
+  conn_.exec("BEGIN");
+  try {
+    claim_batch(std::span(&in, 1), std::span(&out, 1));
+    if (result.outcome == ClaimResult::Outcome::won) {
+      auto r = conn_.exec(
+          "UPDATE solocron_runs SET state = 'interrupted', finished_at = now()"
+          " WHERE job = $1 AND node_key = $2 AND scheduled_at < to_timestamp($3::bigint)"
+          " AND state IN ('claimed', 'running')"
+          " RETURNING extract(epoch FROM scheduled_at)::bigint",
+          PgParams()
+              .add(request.key.job)
+              .add(request.key.node)
+              .add(request.key.scheduled_at.time_since_epoch().count()));
+      for (int i = 0; i < r.rows(); ++i) {
+        result.replaced.push_back({request.key.job,
+                                   std::chrono::sys_seconds(std::chrono::seconds(r.integer(i, 0))),
+                                   request.key.node});
+      }
+    }
+    conn_.exec("COMMIT");
+  } catch (...) {
+    conn_.rollback_quietly();
+    throw;
+  }
+  return result;
+}
+
+std::vector<ClaimResult> PostgresStore::claim(std::span<const ClaimRequest> requests) {
+  std::vector<ClaimResult> results(requests.size());
+  // A key asked twice in one batch: the first request decides, the others are `taken`
+  // (or `too_early` with it), as if they had come one after the other.
+  std::map<KeyTuple, std::size_t> first;
+  std::vector<const ClaimRequest*> batch;
+  std::vector<ClaimResult*> batch_out;
+  std::vector<std::size_t> replacing, duplicates, after;
+  // A statement does not see its own inserts: a second `forbid` occurrence of the same job
+  // must be claimed after the first, in a statement of its own (catch-up batches).
+  std::set<std::pair<std::string_view, std::string_view>> forbid_seen;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const ClaimRequest& r = requests[i];
+    if (!first.emplace(tie_key(r.key), i).second) {
+      duplicates.push_back(i);
+    } else if (r.overlap == OverlapMode::replace) {
+      replacing.push_back(i);
+    } else if (r.overlap == OverlapMode::forbid &&
+               !forbid_seen.emplace(r.key.job, r.key.node).second) {
+      after.push_back(i);
+    } else {
+      batch.push_back(&requests[i]);
+      batch_out.push_back(&results[i]);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (!batch.empty())
+    retrying([&] {
+      claim_batch(batch, batch_out);
+      return 0;
+    });
+  for (std::size_t i : after) {
+    const ClaimRequest* in = &requests[i];
+    ClaimResult* out = &results[i];
+    retrying([&] {
+      claim_batch(std::span(&in, 1), std::span(&out, 1));
+      return 0;
+    });
+  }
+  for (std::size_t i : replacing) {
+    results[i] = retrying([&] { return claim_replacing(requests[i]); });
+  }
+  for (std::size_t i : duplicates) {
+    const ClaimResult& decided = results[first.at(tie_key(requests[i].key))];
+    results[i].store_now = decided.store_now;
+    results[i].outcome = decided.outcome == ClaimResult::Outcome::too_early
+                             ? ClaimResult::Outcome::too_early
+                             : ClaimResult::Outcome::taken;
+  }
+  return results;
+}
+
+}  // namespace solocron::detail
