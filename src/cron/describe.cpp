@@ -161,7 +161,7 @@ std::string dom_item(const std::string& item) {
   for (char& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (u == "L") return "the last day of the month";
   if (u == "LW") return "the last weekday of the month";
-  if (u.rfind("L-", 0) == 0) return u.substr(2) + " days before the last day of the month";
+  if (u.rfind("L-", 0) == 0) return "the day " + u.substr(2) + " days before the last day of the month";
   if (u.size() > 1 && u.back() == 'W') return "the weekday nearest day " + u.substr(0, u.size() - 1);
   return item_phrase(item, "day", 0) + " of the month";
 }
