@@ -73,8 +73,11 @@ void Scheduler::Impl::catch_up(WallTime until) {
       return;  // the lease thread retries after the next (re-)registration
     }
     if (!last) continue;  // no history: nothing can have been missed
-    // The timer loop handles the job's queued fire and everything after it.
-    sys_seconds bound = until_s;
+    // The timer loop handles the job's queued fire and everything after it; everything before
+    // it, up to and including the current second, has passed this node unclaimed. (Excluding
+    // the current second would lose a tick that every node let pass in the instant before it
+    // re-registered.)
+    sys_seconds bound = until_s + std::chrono::seconds(1);
     if (j.next_fire != detail::kNoTime) {
       bound = std::min(bound, sys_seconds(std::chrono::seconds(j.next_fire)));
     }
