@@ -11,6 +11,8 @@ void register_daemon_commands(CLI::App& app, int& exit_code) {
   run->add_option("--config", opts->config_path, "The YAML configuration file")->required();
   run->add_option("--store", opts->store_url, "Store URL; overrides node.store");
   run->add_option("--node-id", opts->node_id, "This node's id; overrides node.id");
+  run->add_option("--http", opts->http_address,
+                  "Serve /healthz, /readyz and /metrics on HOST:PORT; overrides node.http");
   run->callback([opts, &exit_code] { exit_code = run_daemon(*opts); });
 
   auto* check = app.add_subcommand("check", "Validate a configuration file and show each job's next fire times");

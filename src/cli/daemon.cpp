@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/event_log.hpp"
+#include "cli/health_server.hpp"
 #include "cli/store_options.hpp"
 #include "config/config.hpp"
 #include "solocron/scheduler.hpp"
@@ -34,6 +35,7 @@ void apply_overrides(const DaemonOptions& o, detail::Config& c) {
   if (!o.store_url.empty()) c.store_url = o.store_url;
   if (c.store_url.empty()) c.store_url = kDefaultStoreUrl;
   if (!o.node_id.empty()) c.node.node_id = o.node_id;
+  if (!o.http_address.empty()) c.http_address = o.http_address;
   if (c.node.node_id.empty()) c.node.node_id = host_name();
 }
 
@@ -121,6 +123,17 @@ int run_daemon(const DaemonOptions& options) {
   EventLog log(config.node.node_id, config.log_format == "json", config.log_level);
   log_errors(log, load);  // bad jobs are left out; the others run
 
+  // Probes are answered from the start: "not ready" while the store is still out of reach.
+  HealthServer health;
+  if (!config.http_address.empty()) {
+    auto port = health.listen(config.http_address);
+    if (!port) {
+      log.error("config_error", "node.http: " + port.error());
+      return 2;
+    }
+    log.info("http", "serving /healthz, /readyz and /metrics on port " + std::to_string(*port));
+  }
+
   std::unique_ptr<Store> store;
   try {
     store = open_store(config.store_url);
@@ -143,7 +156,10 @@ int run_daemon(const DaemonOptions& options) {
     std::string name = job.name;
     if (auto r = scheduler->add(std::move(job)); !r) log.error("job_rejected", r.error());
   }
-  return serve(*scheduler, options, log, signals);
+  health.attach(scheduler.get());
+  int rc = serve(*scheduler, options, log, signals);
+  health.stop();
+  return rc;
 }
 
 }  // namespace solocron::cli

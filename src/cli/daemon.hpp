@@ -9,6 +9,7 @@ struct DaemonOptions {
   std::string config_path;
   std::string store_url;  // overrides node.store
   std::string node_id;    // overrides node.id
+  std::string http_address;  // overrides node.http
 };
 
 // Returns the process exit status: 0 after a clean shutdown, 1 when the node cannot run

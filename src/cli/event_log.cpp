@@ -115,7 +115,10 @@ void EventLog::write(spdlog::level::level_enum level, const std::string& event, 
     return;
   }
   std::string line = now_text() + " " + level_name + " " + node_ + " " + event;
-  if (e) line += " " + event_text(*e);
+  if (e) {
+    std::string detail = event_text(*e);
+    if (!detail.empty()) line += " " + detail;
+  }
   if (!message.empty()) line += ": " + message;
   logger_->log(level, line);
 }
