@@ -14,7 +14,7 @@ namespace {
 
 spdlog::level::level_enum level_of(RunEventKind kind, const RunEvent& e) {
   switch (kind) {
-    case RunEventKind::output:
+    // Command output is what operators read a job's log for: shown at the default level.
     case RunEventKind::claim_taken: return spdlog::level::debug;
     case RunEventKind::finished:
       return e.state == RunState::succeeded ? spdlog::level::info : spdlog::level::warn;
