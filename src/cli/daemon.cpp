@@ -43,22 +43,27 @@ void log_errors(EventLog& log, const detail::ConfigLoad& load) {
   for (const auto& e : load.errors) log.error("config_error", e.to_string());
 }
 
+constexpr int kStoppedBySignal = -1;
+
 // The store may be down when the node starts: that is a partition, not a reason to exit.
-// Keep trying until it answers or a signal asks us to stop.
-bool migrate_with_retry(Store& store, EventLog& log, const sigset_t& signals) {
+// Keep trying until it answers or a signal asks us to stop. Returns 0 when the store is ready,
+// else the exit status: 2 for a store that cannot work as configured, 1 otherwise, or
+// kStoppedBySignal when SIGTERM/SIGINT arrived while waiting.
+int migrate_with_retry(Store& store, EventLog& log, const sigset_t& signals) {
   for (int attempt = 1;; ++attempt) {
     try {
       store.migrate();
-      return true;
+      return 0;
     } catch (const StoreError& e) {
       if (e.kind() != StoreError::Kind::unavailable) {
         log.error("store_error", e.what());
-        return false;
+        return e.kind() == StoreError::Kind::invalid ? 2 : 1;
       }
       if (attempt == 1 || attempt % 10 == 0) log.warn("store_error", std::string(e.what()) + "; retrying");
     }
     timespec wait{1, 0};
-    if (sigtimedwait(&signals, nullptr, &wait) > 0) return false;
+    int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGTERM || sig == SIGINT) return kStoppedBySignal;
   }
 }
 
@@ -142,7 +147,11 @@ int run_daemon(const DaemonOptions& options) {
     return e.kind() == StoreError::Kind::invalid ? 2 : 1;
   }
   log.info("store", "using " + store->describe());
-  if (!migrate_with_retry(*store, log, signals)) return 1;
+  if (int rc = migrate_with_retry(*store, log, signals); rc != 0) {
+    if (rc != kStoppedBySignal) return rc;
+    log.info("node_stopped", "stopped while waiting for the store");
+    return 0;
+  }
 
   std::unique_ptr<Scheduler> scheduler;
   try {

@@ -177,6 +177,20 @@ TEST_F(DaemonTest, BadJobIsReportedAndTheOthersRun) {
   EXPECT_EQ(d.wait(), 0);
 }
 
+TEST_F(DaemonTest, ASecondLiveProcessWithTheSameIdIsRefused) {
+  auto cfg = config("  - name: tick\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n");
+  Daemon first(run_args(cfg), dir / "first.log");
+  ASSERT_TRUE(eventually([&] { return first.log().find("lease_acquired") != std::string::npos; }, 10s))
+      << first.log();
+  Daemon second(run_args(cfg), dir / "second.log");
+  // It waits for the lease to expire; the first process keeps renewing it, so it gives up.
+  EXPECT_EQ(second.wait(20s), 1) << second.log();
+  EXPECT_NE(second.log().find("in use by another live process"), std::string::npos) << second.log();
+  EXPECT_EQ(first.log().find("lease_lost"), std::string::npos) << first.log();
+  first.signal(SIGTERM);
+  EXPECT_EQ(first.wait(), 0);
+}
+
 TEST_F(DaemonTest, UnusableConfigExitsWithStatus2AndTheReason) {
   auto cfg = dir / "bad.yaml";
   write_file(cfg, "node:\n  heartbeat: soon\njobs: []\n");
