@@ -11,6 +11,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The port the daemon logged for its HTTP endpoints (it was told to pick one), or 0.
+int http_port(const Daemon& d) {
+  int port = 0;
+  eventually([&] {
+    std::smatch m;
+    std::string log = d.log();
+    if (!std::regex_search(log, m, std::regex("on port ([0-9]+)"))) return false;
+    port = std::stoi(m[1]);
+    return true;
+  }, 10s);
+  return port;
+}
+
 TEST(Health, ReadyOnceTheLeaseIsHeldAndMetricsCountRuns) {
   TempDir dir;
   auto cfg = dir / "jobs.yaml";
@@ -19,14 +32,8 @@ TEST(Health, ReadyOnceTheLeaseIsHeldAndMetricsCountRuns) {
   Daemon d({"run", "--config", cfg.string(), "--store", "sqlite:" + (dir / "s.db").string(),
             "--node-id", "h1"},
            dir / "h1.log");
-  int port = 0;
-  ASSERT_TRUE(eventually([&] {
-    std::smatch m;
-    std::string log = d.log();
-    if (!std::regex_search(log, m, std::regex("on port ([0-9]+)"))) return false;
-    port = std::stoi(m[1]);
-    return true;
-  }, 10s)) << d.log();
+  int port = http_port(d);
+  ASSERT_GT(port, 0) << d.log();
   httplib::Client client("127.0.0.1", port);
   auto health = client.Get("/healthz");
   ASSERT_TRUE(health);
@@ -53,14 +60,8 @@ TEST(Health, NotReadyWhileTheStoreIsUnreachable) {
   Daemon d({"run", "--config", cfg.string(), "--store",
             "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", "--node-id", "h2"},
            dir / "h2.log");
-  int port = 0;
-  ASSERT_TRUE(eventually([&] {
-    std::smatch m;
-    std::string log = d.log();
-    if (!std::regex_search(log, m, std::regex("on port ([0-9]+)"))) return false;
-    port = std::stoi(m[1]);
-    return true;
-  }, 10s)) << d.log();
+  int port = http_port(d);
+  ASSERT_GT(port, 0) << d.log();
   ASSERT_TRUE(eventually([&] { return d.log().find("retrying") != std::string::npos; }, 15s)) << d.log();
   httplib::Client client("127.0.0.1", port);
   auto ready = client.Get("/readyz");
