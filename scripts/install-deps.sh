@@ -19,6 +19,9 @@ want=("${build_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
+  # A machine whose Node.js comes from elsewhere (NodeSource ships npm inside nodejs) keeps it:
+  # Debian's npm package would conflict with it.
+  [[ ($p == nodejs || $p == npm) ]] && command -v "${p/nodejs/node}" >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0

@@ -179,9 +179,11 @@ class Scheduler {
   const NodeSettings& settings() const;
 
   // Blocks (for at most `real_timeout` of real time) until the scheduler has handled everything
-  // due at the clock's current time and no run is queued or running. For tests with FakeClock
+  // due at the clock's current time and, if `runs_too`, no run is queued or running (else only
+  // until every queued run that has a free slot was handed to it). For tests with FakeClock
   // and for tools; returns false on timeout.
-  bool wait_idle(std::chrono::milliseconds real_timeout = std::chrono::seconds(10)) const;
+  bool wait_idle(std::chrono::milliseconds real_timeout = std::chrono::seconds(10),
+                 bool runs_too = true) const;
 
   struct Impl;
 

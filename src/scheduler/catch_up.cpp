@@ -46,7 +46,7 @@ MisfireDecision decide_misfire(const JobDef& def, const std::vector<sys_seconds>
 
 }  // namespace detail
 
-void Scheduler::Impl::catch_up(WallTime until) {
+bool Scheduler::Impl::catch_up(WallTime until) {
   struct JobRef {
     std::shared_ptr<const detail::JobDef> def;
     std::uint32_t slot, incarnation;
@@ -70,11 +70,11 @@ void Scheduler::Impl::catch_up(WallTime until) {
       last = store.last_scheduled(j.def->name);
     } catch (const std::exception& ex) {
       store_error("catch-up: last_scheduled", ex);
-      return;  // the lease thread retries after the next (re-)registration
+      return false;
     }
     if (!last) continue;  // no history: nothing can have been missed
-    // The timer loop handles the job's queued fire and everything after it.
-    sys_seconds bound = until_s;
+    // Up to and including `until`; the timer loop handles the job's queued fire and after.
+    sys_seconds bound = until_s + std::chrono::seconds(1);
     if (j.next_fire != detail::kNoTime) {
       bound = std::min(bound, sys_seconds(std::chrono::seconds(j.next_fire)));
     }
@@ -115,6 +115,7 @@ void Scheduler::Impl::catch_up(WallTime until) {
     }
     emit(e);
   }
+  return true;
 }
 
 }  // namespace solocron

@@ -105,11 +105,14 @@ void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
     requests.push_back(std::move(r));
   }
   std::vector<ClaimResult> results;
+  ClaimInFlight in_flight(*this);
   try {
     results = store.claim(requests);
   } catch (const std::exception& ex) {
     store_error("claim of " + std::to_string(requests.size()) + " occurrence(s)", ex);
     counters.not_claimed += occs.size();
+    std::lock_guard<std::mutex> g(mu);
+    catch_up_pending = true;  // recorded (or run, per misfire) once the store answers again
     return;
   }
   std::vector<RunEvent> events;
@@ -160,7 +163,9 @@ void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
     std::lock_guard<std::mutex> g(mu);
     for (const OccurrenceKey& k : replaced) {
       for (auto& [id, run] : runs) {
-        if (!run->store_backed || !(run->key == k)) continue;
+        if (!run->store_backed || !(run->key == k) || run->stop_reason != detail::StopReason::none) {
+          continue;
+        }
         if (auto p = stop_locked(*run, detail::StopReason::replaced)) procs.push_back(*p);
         ++counters.replaced;
         replaced_events.push_back(event(RunEventKind::replaced, run.get()));
@@ -186,6 +191,39 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
       keys.push_back({o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id : std::string()});
     }
   }
+  // A node whose wall clock is ahead of the store's must not write `missed` for occurrences the
+  // store's time has not reached: that would keep the other nodes from running them. Those are
+  // recorded when the store's clock gets there (insert-if-absent: a run by another node wins).
+  std::vector<Occurrence> ahead;
+  if (!keys.empty()) {
+    try {
+      const StoreTime limit = store.now() + settings.max_clock_skew;
+      std::vector<OccurrenceKey> now_keys;
+      std::size_t k = 0;
+      for (const Occurrence& o : occs) {
+        if (!o.def->store_backed()) continue;
+        if (StoreTime(keys[k].scheduled_at) > limit) {
+          ahead.push_back(o);
+        } else {
+          now_keys.push_back(std::move(keys[k]));
+        }
+        ++k;
+      }
+      keys = std::move(now_keys);
+      if (!ahead.empty()) {
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              StoreTime(ahead.back().at) - limit) + 1ms;
+        std::lock_guard<std::mutex> g(mu);
+        add_task(clock.steady_now() + wait,
+                 [this, a = ahead, why] { record_missed(a, why); });
+      }
+    } catch (const std::exception& ex) {
+      store_error("record_missed", ex);
+      keys.clear();
+      std::lock_guard<std::mutex> g(mu);
+      catch_up_pending = true;
+    }
+  }
   constexpr std::size_t kChunk = 1000;
   for (std::size_t i = 0; i < keys.size(); i += kChunk) {
     const std::size_t n = std::min(kChunk, keys.size() - i);
@@ -193,16 +231,25 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
       store.record_missed(std::span<const OccurrenceKey>(keys.data() + i, n));
     } catch (const std::exception& ex) {
       store_error("record_missed", ex);
+      std::lock_guard<std::mutex> g(mu);
+      catch_up_pending = true;
+      break;
     }
   }
-  counters.missed += occs.size();
+  std::size_t reported = 0;
   for (const Occurrence& o : occs) {
+    if (std::any_of(ahead.begin(), ahead.end(),
+                    [&](const Occurrence& a) { return a.def == o.def && a.at == o.at; })) {
+      continue;  // reported when recorded
+    }
+    ++reported;
     RunEvent e = event(RunEventKind::missed);
     e.job = o.def->name;
     e.scheduled_at = o.at;
     e.message = why;
     emit(e);
   }
+  counters.missed += reported;
   std::lock_guard<std::mutex> g(mu);
   for (const Occurrence& o : occs) {
     if (o.def->store_backed()) prune_dirty.insert(o.def->name);
@@ -229,7 +276,10 @@ void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
       }
       if (active > 0 && o.def->overlap == OverlapMode::replace) {
         for (auto& [id, run] : runs) {
-          if (run->slot != o.slot || run->incarnation != o.incarnation) continue;
+          if (run->slot != o.slot || run->incarnation != o.incarnation ||
+              run->stop_reason != detail::StopReason::none) {
+            continue;
+          }
           if (auto p = stop_locked(*run, detail::StopReason::replaced)) procs.push_back(*p);
           ++counters.replaced;
           events.push_back(event(RunEventKind::replaced, run.get()));

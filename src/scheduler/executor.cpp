@@ -51,6 +51,7 @@ void Scheduler::Impl::worker_main() {
     ready.pop_front();
     ++running;
     run->holds_slot = true;
+    if (ready.empty() || running >= settings.max_concurrent_runs) idle_cv.notify_all();
     lk.unlock();
     execute(run);
     run.reset();

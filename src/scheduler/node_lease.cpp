@@ -44,12 +44,10 @@ void Scheduler::Impl::heartbeat() {
     try_register();
   }
   bool pending;
-  detail::WallTime until;
   {
     std::lock_guard<std::mutex> g(mu);
-    if (!lease_held) return;
+    if (!lease_held || !claiming) return;
     pending = catch_up_pending;
-    until = catch_up_until;
   }
   try {
     check_skew();
@@ -60,9 +58,15 @@ void Scheduler::Impl::heartbeat() {
     store_error("heartbeat", ex);
   }
   if (pending) {
-    catch_up(until);
+    {
+      std::lock_guard<std::mutex> g(mu);
+      catch_up_pending = false;
+    }
+    if (!catch_up(clock.now())) {
+      std::lock_guard<std::mutex> g(mu);
+      catch_up_pending = true;  // the store failed: again on the next heartbeat
+    }
     std::lock_guard<std::mutex> g(mu);
-    catch_up_pending = false;
     idle_cv.notify_all();
   }
   prune_some();
@@ -89,16 +93,17 @@ void Scheduler::Impl::try_register() {
     return;
   }
   if (r.acquired) {
+    const bool ours_before = lease_token != 0;
     lease_held = true;
     lease_token = r.lease.token;
     last_renewed = clock.steady_now();
     conflict_since.reset();
     claiming = phase == Phase::running && !fatal;
     catch_up_pending = true;
-    catch_up_until = clock.now();
     lk.unlock();
     RunEvent e = event(RunEventKind::lease_acquired);
-    e.message = r.took_over_expired
+    e.message = ours_before ? "registered node " + node_id + " again after losing its lease"
+                : r.took_over_expired
                     ? "restart after crash: took over the expired lease of node " + node_id
                     : "registered node " + node_id;
     emit(e);
@@ -156,7 +161,6 @@ void Scheduler::Impl::renew() {
       lease_held = true;
       claiming = phase == Phase::running && !fatal;
       catch_up_pending = true;
-      catch_up_until = clock.now();
       lk.unlock();
       RunEvent e = event(RunEventKind::lease_acquired);
       e.message = "node lease of " + node_id + " renewed after an outage";
@@ -223,8 +227,9 @@ void Scheduler::Impl::refresh_nodes() {
   live_nodes = std::move(ids);
 }
 
-void Scheduler::Impl::handle_lost() {
-  const std::vector<RunRecord> lost = store.mark_lost();
+void Scheduler::Impl::handle_lost() { handle_lost_records(store.mark_lost()); }
+
+void Scheduler::Impl::handle_lost_records(const std::vector<RunRecord>& lost) {
   const auto now = clock.now();
   for (const RunRecord& rec : lost) {
     ++counters.lost;
@@ -246,6 +251,7 @@ void Scheduler::Impl::handle_lost() {
       if (deadline && now - detail::WallTime(rec.key.scheduled_at) > *deadline) continue;
       occ = {def, *slot, slot_incarnation[*slot], rec.key.scheduled_at, false};
     }
+    ClaimInFlight in_flight(*this);
     std::optional<RunRecord> won = store.reclaim_lost(rec.key, node_id);
     if (!won) continue;
     ++counters.reclaimed;
@@ -267,39 +273,62 @@ void Scheduler::Impl::handle_lost() {
   }
 }
 
-// Runs this node holds that the store no longer considers active were replaced (overlap:
-// replace claimed by another node) or lost: stop them.
+// Compares this node's runs with the store's view of them. A local run the store no longer
+// considers active was replaced (overlap: replace claimed by another node) or lost: stop it.
+// A store record held by this node id that no local run matches is an orphan of an earlier
+// life of this id (a crash, or a run stopped while the store was unreachable): mark it lost,
+// since the lease being live again keeps mark_lost() from ever seeing it.
 void Scheduler::Impl::check_active_runs() {
-  std::uint64_t seq;
+  std::uint64_t seq, epoch;
   {
     std::lock_guard<std::mutex> g(mu);
     seq = claim_seq;
+    epoch = claim_epoch;
   }
+  const auto key_text = [](const OccurrenceKey& k) {
+    return k.job + '\n' + std::to_string(k.scheduled_at.time_since_epoch().count()) + '\n' + k.node;
+  };
+  const std::vector<RunRecord> records = store.active_runs(node_id);
   std::set<std::pair<std::string, std::int64_t>> active;
-  for (const RunRecord& r : store.active_runs(node_id)) {
-    active.emplace(r.key.job + '\n' + std::to_string(r.key.scheduled_at.time_since_epoch().count()) +
-                       '\n' + r.key.node,
-                   r.fence);
-  }
+  for (const RunRecord& r : records) active.emplace(key_text(r.key), r.fence);
   std::vector<std::pair<std::uint64_t, std::chrono::milliseconds>> procs;
   std::vector<RunEvent> events;
+  std::vector<StateUpdate> orphans;
   {
     std::lock_guard<std::mutex> g(mu);
+    std::set<std::pair<std::string, std::int64_t>> local;
     for (auto& [id, run] : runs) {
-      if (!run->store_backed || run->claim_seq > seq || run->stop_reason != StopReason::none) continue;
-      const std::string k = run->key.job + '\n' +
-                            std::to_string(run->key.scheduled_at.time_since_epoch().count()) + '\n' +
-                            run->key.node;
-      if (active.count({k, run->fence})) continue;
+      if (!run->store_backed) continue;
+      local.emplace(key_text(run->key), run->fence);
+      if (run->claim_seq > seq || run->stop_reason != StopReason::none) continue;
+      if (active.count({key_text(run->key), run->fence})) continue;
       if (auto p = stop_locked(*run, StopReason::replaced)) procs.push_back(*p);
       ++counters.replaced;
       RunEvent e = event(RunEventKind::replaced, run.get());
       e.message = "no longer active in the store (replaced or lost); stopping it";
       events.push_back(std::move(e));
     }
+    if (claims_in_flight == 0 && claim_epoch == epoch) {
+      for (const RunRecord& r : records) {
+        if (local.count({key_text(r.key), r.fence})) continue;
+        orphans.push_back({r.key, r.fence, RunState::lost, std::nullopt, std::nullopt,
+                           "lost: node " + node_id + " no longer runs it"});
+      }
+    }
   }
   terminate_processes(procs);
   for (const RunEvent& e : events) emit(e);
+  if (orphans.empty()) return;
+  const std::vector<bool> applied = store.update(orphans);
+  std::vector<RunRecord> lost;
+  for (std::size_t i = 0; i < orphans.size() && i < applied.size(); ++i) {
+    if (!applied[i]) continue;
+    for (const RunRecord& r : records) {
+      if (r.key == orphans[i].key && r.fence == orphans[i].fence) lost.push_back(r);
+    }
+    lost.back().state = RunState::lost;
+  }
+  handle_lost_records(lost);
 }
 
 void Scheduler::Impl::prune_some() {

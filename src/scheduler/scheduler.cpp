@@ -133,7 +133,7 @@ JobInfo Scheduler::Impl::info_of(std::uint32_t slot) const {
   return info;
 }
 
-bool Scheduler::Impl::idle_locked() const {
+bool Scheduler::Impl::idle_locked(bool runs_too) const {
   const auto now = clock.steady_now();
   const auto thread_idle = [&](const detail::Park& p, bool running_thread) {
     if (!running_thread) return true;
@@ -141,8 +141,9 @@ bool Scheduler::Impl::idle_locked() const {
   };
   const bool threads_up = phase == Phase::running || phase == Phase::stopping;
   return thread_idle(loop_park, threads_up && loop_thread.joinable()) &&
-         thread_idle(lease_park, threads_up && lease_thread.joinable()) && ready.empty() &&
-         running == 0 && !catch_up_pending;
+         thread_idle(lease_park, threads_up && lease_thread.joinable()) && !catch_up_pending &&
+         (runs_too ? ready.empty() && running == 0
+                   : ready.empty() || running >= settings.max_concurrent_runs);
 }
 
 void Scheduler::Impl::emit(const RunEvent& e) const {
@@ -355,12 +356,12 @@ Statistics Scheduler::statistics() const {
 const std::string& Scheduler::node_id() const { return impl_->node_id; }
 const NodeSettings& Scheduler::settings() const { return impl_->settings; }
 
-bool Scheduler::wait_idle(std::chrono::milliseconds real_timeout) const {
+bool Scheduler::wait_idle(std::chrono::milliseconds real_timeout, bool runs_too) const {
   std::unique_lock<std::mutex> lk(impl_->mu);
   const auto deadline = std::chrono::steady_clock::now() + real_timeout;
-  while (!impl_->idle_locked()) {
+  while (!impl_->idle_locked(runs_too)) {
     if (impl_->idle_cv.wait_until(lk, deadline) == std::cv_status::timeout) {
-      return impl_->idle_locked();
+      return impl_->idle_locked(runs_too);
     }
   }
   return true;

@@ -128,6 +128,23 @@ struct Scheduler::Impl {
   std::condition_variable_any work_cv;
   std::uint64_t next_run_id = 1;
   std::uint64_t claim_seq = 0;
+  // Claims between the store's answer and their runs entering `runs`: while any is in flight
+  // (or the epoch moved), the heartbeat cannot tell an orphaned record from a fresh claim.
+  std::size_t claims_in_flight = 0;
+  std::uint64_t claim_epoch = 0;
+  struct ClaimInFlight {
+    explicit ClaimInFlight(Impl& i) : impl(i) {
+      std::lock_guard<std::mutex> g(impl.mu);
+      ++impl.claims_in_flight;
+      ++impl.claim_epoch;
+    }
+    ~ClaimInFlight() {
+      std::lock_guard<std::mutex> g(impl.mu);
+      --impl.claims_in_flight;
+      ++impl.claim_epoch;
+    }
+    Impl& impl;
+  };
   std::unique_ptr<detail::ProcessRunner> runner;
 
   // --- timer loop (mu) ---
@@ -148,8 +165,9 @@ struct Scheduler::Impl {
   bool store_ok = true;
   bool skew_bad = false;
   bool claiming = false;
+  // Set on (re-)registration and after a claim failed: the next heartbeat walks every job's
+  // history so no occurrence goes unrun and unrecorded.
   bool catch_up_pending = false;
-  detail::WallTime catch_up_until{};
   std::vector<std::string> live_nodes;  // sorted
   std::optional<detail::SteadyTime> conflict_since;
   std::optional<StoreTime> conflict_first_renewal;
@@ -173,7 +191,7 @@ struct Scheduler::Impl {
   JobResult add_locked(JobSpec spec, detail::WallTime now);
   JobResult update_locked(JobSpec spec, detail::WallTime now, bool* changed);
   void wake_loop();                                              // mu held
-  bool idle_locked() const;
+  bool idle_locked(bool runs_too) const;
 
   // timer_loop.cpp
   void loop_main();
@@ -212,11 +230,12 @@ struct Scheduler::Impl {
   void check_skew();
   void refresh_nodes();
   void handle_lost();
+  void handle_lost_records(const std::vector<RunRecord>& lost);
   void check_active_runs();
   void prune_some();
 
   // catch_up.cpp
-  void catch_up(detail::WallTime until);
+  bool catch_up(detail::WallTime until);  // false when the store failed
 
   // events
   void emit(const RunEvent& e) const;

@@ -1,5 +1,10 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
+
 #include "store/state_names.hpp"
 
 namespace solocron::detail {
@@ -65,11 +70,21 @@ SqliteDb& SqliteStore::db() {
   return *db_;
 }
 
+// The store's clock of a one-host store is the kernel's clock. It is read with the system call
+// itself rather than through libc, so that a process-level time shift (libfaketime, a test
+// harness's LD_PRELOAD) on one node cannot move the clock the other nodes are judged by.
+static std::int64_t kernel_realtime_ms() {
+  timespec ts{};
+  if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != 0) {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 std::int64_t SqliteStore::now_ms() const {
-  StoreTime t = now_source_
-                    ? now_source_()
-                    : std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
-  return t.time_since_epoch().count();
+  return now_source_ ? now_source_().time_since_epoch().count() : kernel_realtime_ms();
 }
 
 StoreTime SqliteStore::now() { return store_time(now_ms()); }

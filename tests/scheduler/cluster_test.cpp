@@ -1,0 +1,341 @@
+// The cluster logic in-process: two Scheduler instances with their own FakeClocks share one
+// MemoryStore whose clock is a third. Each occurrence runs once; leases, self-fencing,
+// too_early retries, node id conflicts, lost runs and replace across nodes.
+#include <map>
+
+#include "scheduler/scheduler_test_util.hpp"
+
+namespace solocron::testing {
+namespace {
+
+struct Node {
+  Node(std::string id, detail::MemoryStore& shared, Clock::wall_time start,
+       std::function<void(NodeSettings&)> tweak = {})
+      : clock(start), store(shared) {
+    NodeSettings s;
+    s.node_id = std::move(id);
+    if (tweak) tweak(s);
+    sched = std::make_unique<Scheduler>(s, store, clock);
+    sched->set_observer(&rec);
+  }
+  FakeClock clock;
+  CuttableStore store;
+  Recorder rec;
+  std::unique_ptr<Scheduler> sched;
+};
+
+class Cluster : public ::testing::Test {
+ protected:
+  Cluster()
+      : store_clock(FakeClock::kDefaultStart),
+        store([this] { return store_time(store_clock); }) {}
+
+  Node& add_node(const std::string& id, std::chrono::milliseconds offset = 0ms,
+                 std::function<void(NodeSettings&)> tweak = {}) {
+    nodes.push_back(std::make_unique<Node>(id, store, FakeClock::kDefaultStart + offset,
+                                           std::move(tweak)));
+    return *nodes.back();
+  }
+  // Real time passes for everyone: every clock advances, every scheduler settles.
+  void run_for(std::chrono::nanoseconds total, std::chrono::nanoseconds step = 50ms,
+               bool runs_too = true) {
+    for (std::chrono::nanoseconds done{0}; done < total; done += step) {
+      store_clock.advance(step);
+      for (auto& n : nodes) n->clock.advance(step);
+      for (auto& n : nodes) {
+        ASSERT_TRUE(n->sched->wait_idle(10s, runs_too));
+      }
+    }
+  }
+  std::vector<RunRecord> history(const std::string& job) {
+    HistoryQuery q;
+    q.job = job;
+    q.limit = 100000;
+    return store.history(q);
+  }
+
+  FakeClock store_clock;
+  detail::MemoryStore store;
+  std::vector<std::unique_ptr<Node>> nodes;
+};
+
+// Records which node ran which occurrence.
+class Ledger {
+ public:
+  JobCallable fn() {
+    return [this](const RunContext& c) {
+      std::lock_guard<std::mutex> g(mu_);
+      runs_[{c.job, c.scheduled_at}].push_back(c.node);
+      return 0;
+    };
+  }
+  std::map<std::pair<std::string, sys_seconds>, std::vector<std::string>> runs() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return runs_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, sys_seconds>, std::vector<std::string>> runs_;
+};
+
+TEST_F(Cluster, TwoNodesRunEachOccurrenceOnceAndShareTheWork) {
+  Node& a = add_node("a");
+  Node& b = add_node("b", 20ms);  // b's clock is slightly fast
+  Ledger ledger;
+  for (Node* n : {&a, &b}) {
+    for (int j = 0; j < 4; ++j) {
+      ASSERT_TRUE(n->sched->add(callable_job("job" + std::to_string(j), "* * * * * *", ledger.fn())));
+    }
+    n->sched->start();
+  }
+  run_for(2s);  // both see each other as live
+  run_for(20s);
+  const auto runs = ledger.runs();
+  std::map<std::string, int> per_node;
+  for (const auto& [occ, who] : runs) {
+    EXPECT_EQ(who.size(), 1u);
+    ++per_node[who[0]];
+  }
+  EXPECT_GE(runs.size(), 4u * 20);
+  // The rendezvous ranks spread the work; the fast clock does not win everything.
+  EXPECT_GT(per_node["a"], 15);
+  EXPECT_GT(per_node["b"], 15);
+  for (const RunRecord& r : history("job0")) EXPECT_EQ(r.state, RunState::succeeded);
+  const auto taken = a.sched->statistics().claims_taken + b.sched->statistics().claims_taken;
+  EXPECT_GT(taken, 0u);  // the staggered claims of the other node lost, as they should
+}
+
+TEST_F(Cluster, DeadPreferredNodeCostsAtMost250ms) {
+  Node& a = add_node("a");
+  Node& b = add_node("b");
+  Ledger ledger;
+  for (Node* n : {&a, &b}) {
+    ASSERT_TRUE(n->sched->add(callable_job("j", "* * * * * *", ledger.fn())));
+    n->sched->start();
+  }
+  run_for(2300ms);
+  // a stops claiming (its lease still looks live to b for node_ttl): b must pick up every tick.
+  a.sched->pause("j");
+  const auto before = ledger.runs().size();
+  run_for(3s);
+  EXPECT_EQ(ledger.runs().size(), before + 3);
+  for (const auto& [occ, who] : ledger.runs()) EXPECT_EQ(who.size(), 1u);
+}
+
+TEST_F(Cluster, EveryNodeRunsOnEachNode) {
+  Node& a = add_node("a");
+  Node& b = add_node("b");
+  Ledger ledger;
+  for (Node* n : {&a, &b}) {
+    JobSpec j = callable_job("e", "* * * * * *", ledger.fn());
+    j.run_on = RunOn::every_node;
+    ASSERT_TRUE(n->sched->add(std::move(j)));
+    n->sched->start();
+  }
+  run_for(3s);
+  const auto runs = ledger.runs();
+  ASSERT_EQ(runs.size(), 3u);
+  for (const auto& [occ, who] : runs) {
+    auto sorted = who;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, (std::vector<std::string>{"a", "b"}));
+  }
+  EXPECT_EQ(history("e").size(), 6u);
+}
+
+TEST_F(Cluster, FastClockIsRetriedTooEarlyNeverRunEarly) {
+  Node& a = add_node("fast", 10s);  // 10 s ahead of the store; max_clock_skew is 2 s
+  std::mutex mu;
+  std::vector<std::pair<sys_seconds, StoreTime>> starts;
+  ASSERT_TRUE(a.sched->add(callable_job("t", "* * * * * *", [&](const RunContext& c) {
+    std::lock_guard<std::mutex> g(mu);
+    starts.emplace_back(c.scheduled_at, store.now());
+    return 0;
+  })));
+  a.sched->start();
+  run_for(30s, 100ms);
+  EXPECT_GT(a.sched->statistics().too_early, 0u);
+  EXPECT_FALSE(a.sched->ready());  // the skew is detected on the heartbeat
+  EXPECT_GE(a.rec.count(RunEventKind::clock_skew), 1u);
+  std::lock_guard<std::mutex> g(mu);
+  ASSERT_GE(starts.size(), 15u);
+  std::set<sys_seconds> seen;
+  for (const auto& [at, store_now] : starts) {
+    EXPECT_GE(store_now, StoreTime(at)) << "ran before the store's clock reached it";
+    EXPECT_TRUE(seen.insert(at).second);
+  }
+}
+
+TEST_F(Cluster, LeaseLossSelfFencesAndRecovers) {
+  Node& a = add_node("a");
+  Gate gate;
+  std::atomic<int> stopped{0};
+  JobSpec j = callable_job("long", "0 * * * * *", [&](const RunContext& c) {
+    if (gate.wait(c.stop)) return 0;
+    ++stopped;
+    return 1;
+  });
+  ASSERT_TRUE(a.sched->add(std::move(j)));
+  a.sched->start();
+  run_for(60s, 500ms, false);
+  ASSERT_TRUE(a.rec.wait_count(RunEventKind::started, 1));
+  a.store.down = true;  // partition: a cannot reach the store
+  run_for(4s, 500ms, false);
+  EXPECT_EQ(stopped, 0);  // renewal has failed for less than node_ttl (5 s)
+  EXPECT_FALSE(a.sched->ready());
+  run_for(1500ms, 500ms, false);
+  ASSERT_TRUE(a.rec.wait_count(RunEventKind::lease_lost, 1));
+  ASSERT_TRUE(eventually([&] { return stopped == 1; }));
+  EXPECT_EQ(a.sched->statistics().lease_lost, 1u);
+  // While cut off nothing is claimed; the store is back: a registers again and catches up.
+  run_for(60s, 500ms, false);
+  EXPECT_GE(a.sched->statistics().not_claimed + a.sched->statistics().store_errors, 1u);
+  a.store.down = false;
+  gate.open();
+  run_for(2s, 500ms);
+  EXPECT_TRUE(a.sched->ready()) << a.sched->status();
+  const auto acquired = a.rec.of(RunEventKind::lease_acquired);
+  ASSERT_EQ(acquired.size(), 2u);
+  EXPECT_NE(acquired[1].message.find("again after losing its lease"), std::string::npos);
+  // The minute missed while cut off is on record.
+  const auto h = history("long");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].state, RunState::missed);
+  EXPECT_EQ(h[0].key.scheduled_at, utc(2026, 1, 1, 0, 2, 0));
+  EXPECT_EQ(h[1].state, RunState::lost);  // a's lease expired while it ran
+}
+
+TEST_F(Cluster, AtLeastOnceReclaimsALostRun) {
+  Node& a = add_node("a");
+  Node& b = add_node("b");
+  std::mutex mu;
+  std::vector<RunContext> seen;
+  Gate gate;
+  auto fn = [&](const RunContext& c) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      seen.push_back(c);
+    }
+    if (c.attempt == 1) return gate.wait(c.stop) ? 0 : 1;
+    return 0;
+  };
+  for (Node* n : {&a, &b}) {
+    JobSpec j = callable_job("alo", "0 * * * * *", fn);
+    j.delivery = Delivery::at_least_once;
+    j.starting_deadline = std::chrono::minutes(1);
+    ASSERT_TRUE(n->sched->add(std::move(j)));
+    n->sched->start();
+  }
+  run_for(60s, 500ms, false);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return seen.size() == 1;
+  }));
+  const std::string first = seen[0].node;
+  Node& holder = first == "a" ? a : b;
+  Node& other = first == "a" ? b : a;
+  holder.store.down = true;  // the holder is cut off; its lease expires by the store's clock
+  run_for(8s, 500ms, false);
+  ASSERT_TRUE(other.rec.wait_count(RunEventKind::reclaimed, 1));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> g(mu);
+    return seen.size() == 2;
+  }));
+  EXPECT_EQ(seen[1].node, other.sched->node_id());
+  EXPECT_EQ(seen[1].attempt, 2);
+  EXPECT_GT(seen[1].fence, seen[0].fence);
+  ASSERT_TRUE(other.sched->wait_idle());
+  const auto h = history("alo");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].state, RunState::succeeded);
+  EXPECT_EQ(h[0].attempt, 2);
+  EXPECT_EQ(h[0].node, other.sched->node_id());
+  holder.store.down = false;
+  gate.open();
+}
+
+TEST_F(Cluster, ReplaceStopsTheRunOnTheOtherNode) {
+  Node& a = add_node("a");
+  Node& b = add_node("b");
+  std::atomic<int> stopped{0};
+  std::map<std::string, int> started;
+  std::mutex mu;
+  Gate gate;
+  auto fn = [&](const RunContext& c) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      ++started[c.node];
+    }
+    if (gate.wait(c.stop)) return 0;
+    ++stopped;
+    return 1;
+  };
+  for (Node* n : {&a, &b}) {
+    JobSpec j = callable_job("r", "*/2 * * * * *", fn);
+    j.overlap = OverlapMode::replace;
+    ASSERT_TRUE(n->sched->add(std::move(j)));
+    n->sched->start();
+  }
+  run_for(21500ms, 250ms, false);  // the last replaced holder hears of it on a heartbeat
+  gate.open();
+  for (auto& n : nodes) ASSERT_TRUE(n->sched->wait_idle());
+  const auto h = history("r");
+  ASSERT_EQ(h.size(), 10u);
+  // Every occurrence but the last was replaced by the next one, wherever it ran.
+  EXPECT_EQ(h.front().state, RunState::succeeded);
+  for (std::size_t i = 1; i < h.size(); ++i) EXPECT_EQ(h[i].state, RunState::interrupted);
+  EXPECT_EQ(stopped, 9);
+  EXPECT_GT(started["a"], 0);
+  EXPECT_GT(started["b"], 0);
+}
+
+TEST_F(Cluster, SecondLiveProcessWithTheSameIdIsRefused) {
+  Node& a = add_node("same");
+  Node& b = add_node("same");
+  a.sched->start();
+  b.sched->start();
+  EXPECT_TRUE(a.sched->ready());
+  EXPECT_FALSE(b.sched->ready());
+  ASSERT_EQ(b.rec.count(RunEventKind::lease_waiting), 1u);
+  run_for(7s, 500ms);
+  ASSERT_TRUE(b.sched->fatal_error());
+  EXPECT_EQ(*b.sched->fatal_error(), "node id same is in use by another live process");
+  EXPECT_EQ(b.rec.count(RunEventKind::fatal), 1u);
+  EXPECT_TRUE(a.sched->ready());
+}
+
+TEST_F(Cluster, RestartAfterCrashTakesTheIdOverWhenTheOldLeaseExpires) {
+  ASSERT_TRUE(store.register_node("n1", 5s).acquired);  // the crashed process's lease
+  store_clock.advance(2s);
+  Node& n = add_node("n1");
+  n.sched->start();
+  EXPECT_FALSE(n.sched->ready());
+  run_for(4s, 500ms);
+  EXPECT_TRUE(n.sched->ready()) << n.sched->status();
+  EXPECT_FALSE(n.sched->fatal_error());
+  const auto ev = n.rec.of(RunEventKind::lease_acquired);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_NE(ev[0].message.find("restart after crash"), std::string::npos);
+}
+
+TEST_F(Cluster, ShutdownReleasesTheLeaseAtOnce) {
+  Node& a = add_node("a");
+  Node& b = add_node("b");
+  a.sched->start();
+  b.sched->start();
+  run_for(1s);
+  auto live = [&] {
+    std::set<std::string> ids;
+    for (const NodeLease& l : store.nodes()) {
+      if (l.live) ids.insert(l.node_id);
+    }
+    return ids;
+  };
+  EXPECT_EQ(live(), (std::set<std::string>{"a", "b"}));
+  a.sched->shutdown();
+  EXPECT_EQ(live(), (std::set<std::string>{"b"}));
+}
+
+}  // namespace
+}  // namespace solocron::testing

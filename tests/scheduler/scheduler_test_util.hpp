@@ -1,0 +1,283 @@
+// Shared pieces of the scheduler tests: a recording observer, a fixture with a FakeClock and
+// a MemoryStore on the same clock, a store wrapper that can be cut off (a partition), and
+// helpers that advance simulated time step by step, letting the scheduler settle after each.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "solocron/fake_clock.hpp"
+#include "solocron/scheduler.hpp"
+#include "store/memory/memory_store.hpp"
+
+namespace solocron::testing {
+
+using namespace std::chrono_literals;
+using std::chrono::sys_seconds;
+
+// "2026-03-08T07:00:00Z" -> instant.
+inline sys_seconds utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
+  using namespace std::chrono;
+  return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{s};
+}
+
+inline Schedule parse(const std::string& expr, const std::string& tz = "UTC") {
+  auto s = Schedule::parse(expr, ParseOptions{tz, {}});
+  if (!s) throw std::runtime_error(s.error().message());
+  return *s;
+}
+
+// Stored copy of a RunEvent (the `line` view is copied).
+struct Seen {
+  RunEvent e;
+  std::string line;
+};
+
+class Recorder final : public SchedulerObserver {
+ public:
+  void on_event(const RunEvent& e) override {
+    std::lock_guard<std::mutex> g(mu_);
+    events_.push_back({e, std::string(e.line)});
+    events_.back().e.line = {};
+    cv_.notify_all();
+  }
+  std::vector<RunEvent> of(RunEventKind kind, const std::string& job = {}) const {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<RunEvent> out;
+    for (const auto& s : events_) {
+      if (s.e.kind == kind && (job.empty() || s.e.job == job)) out.push_back(s.e);
+    }
+    return out;
+  }
+  std::vector<std::string> lines(const std::string& job) const {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<std::string> out;
+    for (const auto& s : events_) {
+      if (s.e.kind == RunEventKind::output && s.e.job == job) out.push_back(s.line);
+    }
+    return out;
+  }
+  std::size_t count(RunEventKind kind, const std::string& job = {}) const { return of(kind, job).size(); }
+  // Waits (real time, bounded) until `n` events of `kind` were seen.
+  bool wait_count(RunEventKind kind, std::size_t n, const std::string& job = {},
+                  std::chrono::milliseconds timeout = 10s) const {
+    std::unique_lock<std::mutex> lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] {
+      std::size_t c = 0;
+      for (const auto& s : events_) c += s.e.kind == kind && (job.empty() || s.e.job == job);
+      return c >= n;
+    });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::vector<Seen> events_;
+};
+
+// A gate a callable blocks on until the test opens it, or until its stop token is requested.
+class Gate {
+ public:
+  void open() {
+    std::lock_guard<std::mutex> g(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  // Returns true if opened, false if stopped.
+  bool wait(std::stop_token st) {
+    // Registered before locking: a callback for an already requested stop runs right here.
+    std::stop_callback cb(st, [this] {
+      std::lock_guard<std::mutex> g(mu_);
+      cv_.notify_all();
+    });
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return open_ || st.stop_requested(); });
+    return open_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// Wraps a store; while `down` is set every call throws StoreError(unavailable).
+class CuttableStore final : public Store {
+ public:
+  explicit CuttableStore(Store& inner) : inner_(inner) {}
+  std::atomic<bool> down{false};
+
+  void migrate() override { check(); inner_.migrate(); }
+  StoreTime now() override { check(); return inner_.now(); }
+  std::string describe() const override { return "cuttable(" + inner_.describe() + ")"; }
+  RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl) override {
+    check();
+    return inner_.register_node(id, ttl);
+  }
+  std::optional<NodeLease> renew_node(std::string_view id, std::int64_t token,
+                                      std::chrono::milliseconds ttl) override {
+    check();
+    return inner_.renew_node(id, token, ttl);
+  }
+  void release_node(std::string_view id, std::int64_t token) override {
+    check();
+    inner_.release_node(id, token);
+  }
+  std::vector<NodeLease> nodes() override { check(); return inner_.nodes(); }
+  std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
+    check();
+    return inner_.claim(r);
+  }
+  std::vector<bool> update(std::span<const StateUpdate> u) override {
+    check();
+    return inner_.update(u);
+  }
+  void record_missed(std::span<const OccurrenceKey> k) override { check(); inner_.record_missed(k); }
+  std::vector<RunRecord> mark_lost() override { check(); return inner_.mark_lost(); }
+  std::optional<RunRecord> reclaim_lost(const OccurrenceKey& k, std::string_view n) override {
+    check();
+    return inner_.reclaim_lost(k, n);
+  }
+  std::vector<RunRecord> history(const HistoryQuery& q) override { check(); return inner_.history(q); }
+  std::optional<sys_seconds> last_scheduled(std::string_view job) override {
+    check();
+    return inner_.last_scheduled(job);
+  }
+  std::vector<RunRecord> active_runs(std::string_view n) override { check(); return inner_.active_runs(n); }
+  void prune(std::string_view job, std::size_t keep, std::optional<std::chrono::seconds> age) override {
+    check();
+    inner_.prune(job, keep, age);
+  }
+
+ private:
+  void check() const {
+    if (down) throw StoreError(StoreError::Kind::unavailable, "store cut off by the test");
+  }
+  Store& inner_;
+};
+
+// Waits (real time, bounded) for a condition another thread makes true.
+inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+inline StoreTime store_time(const Clock& c) {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(c.now());
+}
+
+// Advances `clock` by `total` in `step`s, letting each scheduler settle after every step
+// (with `runs_too`, until its runs finished as well: only for jobs that do not block).
+inline void advance(FakeClock& clock, std::chrono::nanoseconds total,
+                    std::vector<Scheduler*> schedulers, std::chrono::nanoseconds step = 1s,
+                    bool runs_too = true) {
+  for (std::chrono::nanoseconds done{0}; done < total; done += step) {
+    clock.advance(std::min(step, total - done));
+    for (Scheduler* s : schedulers) {
+      ASSERT_TRUE(s->wait_idle(10s, runs_too)) << "scheduler did not settle";
+    }
+  }
+}
+
+inline JobSpec callable_job(std::string name, const std::string& expr, JobCallable fn,
+                            const std::string& tz = "UTC") {
+  JobSpec j;
+  j.name = std::move(name);
+  j.schedule = parse(expr, tz);
+  j.action = std::move(fn);
+  return j;
+}
+
+// A single node on a MemoryStore whose clock is the node's FakeClock.
+class SchedulerTest : public ::testing::Test {
+ protected:
+  // The store's clock runs with real (steady) time from `start`, plus `store_offset`; a step of
+  // the node's wall clock does not move it, as with a real database server.
+  explicit SchedulerTest(Clock::wall_time start = FakeClock::kDefaultStart)
+      : clock(start), steady_start(clock.steady_now()), store_start(start), store([this] {
+          return std::chrono::time_point_cast<std::chrono::milliseconds>(
+              store_start + (clock.steady_now() - steady_start) +
+              std::chrono::milliseconds(store_offset.load()));
+        }) {}
+
+  NodeSettings node_settings() {
+    NodeSettings s;
+    s.node_id = "node-a";
+    return s;
+  }
+  Scheduler& make(NodeSettings s) {
+    sched = std::make_unique<Scheduler>(std::move(s), store, clock);
+    sched->set_observer(&rec);
+    return *sched;
+  }
+  Scheduler& make() { return make(node_settings()); }
+  void run_for(std::chrono::nanoseconds total, std::chrono::nanoseconds step = 1s,
+               bool runs_too = true) {
+    advance(clock, total, {sched.get()}, step, runs_too);
+  }
+  // For jobs whose runs block: settle the timers only.
+  void tick_for(std::chrono::nanoseconds total) { run_for(total, 1s, false); }
+  std::vector<RunRecord> history(const std::string& job) {
+    HistoryQuery q;
+    q.job = job;
+    q.limit = 100000;
+    auto h = store.history(q);
+    std::reverse(h.begin(), h.end());  // oldest first
+    return h;
+  }
+
+  FakeClock clock;
+  Clock::steady_time steady_start;
+  Clock::wall_time store_start;
+  std::atomic<std::int64_t> store_offset{0};  // milliseconds
+  detail::MemoryStore store;
+  Recorder rec;
+  std::unique_ptr<Scheduler> sched;
+};
+
+// Counts calls of a callable job by scheduled instant.
+class Calls {
+ public:
+  JobCallable fn(int rc = 0) {
+    return [this, rc](const RunContext& ctx) {
+      std::lock_guard<std::mutex> g(mu_);
+      contexts_.push_back(ctx);
+      return rc;
+    };
+  }
+  std::vector<RunContext> contexts() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return contexts_;
+  }
+  std::vector<sys_seconds> instants() const {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<sys_seconds> out;
+    for (const auto& c : contexts_) out.push_back(c.scheduled_at);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::size_t size() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return contexts_.size();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<RunContext> contexts_;
+};
+
+}  // namespace solocron::testing
