@@ -191,6 +191,24 @@ TEST_F(DaemonTest, ASecondLiveProcessWithTheSameIdIsRefused) {
   EXPECT_EQ(first.wait(), 0);
 }
 
+TEST_F(DaemonTest, RebootJobRunsOnceAtStartNotOnReload) {
+  auto out = dir / "boot";
+  auto ticks = dir / "ticks";
+  auto cfg = config("  - name: boot\n    schedule: \"@reboot\"\n"
+                    "    command: [\"sh\", \"-c\", \"echo $SOLOCRON_NODE >> " + out.string() + "\"]\n"
+                    "  - name: tick\n    schedule: \"* * * * * *\"\n"
+                    "    command: [\"sh\", \"-c\", \"echo x >> " + ticks.string() + "\"]\n");
+  Daemon d(run_args(cfg), dir / "n1.log");
+  ASSERT_TRUE(eventually([&] { return lines_of(read_file(out)).size() == 1; }, 10s)) << d.log();
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d.log().find("reloaded") != std::string::npos; }, 10s)) << d.log();
+  auto before = lines_of(read_file(ticks)).size();
+  ASSERT_TRUE(eventually([&] { return lines_of(read_file(ticks)).size() >= before + 2; }, 10s));
+  EXPECT_EQ(lines_of(read_file(out)), std::vector<std::string>{"n1"}) << "@reboot ran again";
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+}
+
 TEST_F(DaemonTest, UnusableConfigExitsWithStatus2AndTheReason) {
   auto cfg = dir / "bad.yaml";
   write_file(cfg, "node:\n  heartbeat: soon\njobs: []\n");
