@@ -65,6 +65,37 @@ TEST_F(DaemonTest, EverySecondJobWritesEachSecondOnce) {
   for (std::size_t i = 1; i < seconds.size(); ++i) EXPECT_EQ(seconds[i] - seconds[i - 1], 1) << "gap";
 }
 
+TEST_F(DaemonTest, StatusHistoryAndNodesDescribeTheCluster) {
+  auto cfg = config("  - name: tick\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n"
+                    "  - name: later\n    schedule: \"0 0 1 1 *\"\n    command: [\"true\"]\n");
+  Daemon d(run_args(cfg), dir / "n1.log");
+  ASSERT_TRUE(eventually([&] { return history("tick").size() >= 2; }, 20s)) << d.log();
+
+  auto [rc, out] = run({"status", "--json", "--config", cfg, "--store", store()}, dir.path());
+  ASSERT_EQ(rc, 0) << out;
+  auto status = nlohmann::json::parse(out);
+  ASSERT_EQ(status["nodes"].size(), 1u);
+  EXPECT_EQ(status["nodes"][0]["node"], "n1");
+  EXPECT_TRUE(status["nodes"][0]["live"].get<bool>());
+  ASSERT_EQ(status["jobs"].size(), 2u);
+  EXPECT_EQ(status["jobs"][0]["job"], "tick");
+  EXPECT_EQ(status["jobs"][0]["last"]["node"], "n1");
+  EXPECT_TRUE(status["jobs"][1]["last"].is_null());
+  EXPECT_NE(status["jobs"][1]["next"].get<std::string>().find("-01-01T00:00:00+00:00"), std::string::npos);
+
+  auto record = history("tick").at(0);
+  for (const char* key : {"job", "scheduled_at", "state", "node", "fence", "attempt", "claimed_at",
+                          "started_at", "finished_at", "exit_code", "signal", "output_tail"}) {
+    EXPECT_TRUE(record.contains(key)) << key;
+  }
+  EXPECT_EQ(record["scheduled_at"].get<std::string>().back(), 'Z');
+
+  auto text = run({"status", "--config", cfg, "--store", store()}, dir.path());
+  EXPECT_NE(text.second.find("n1    live"), std::string::npos) << text.second;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+}
+
 TEST_F(DaemonTest, TimeoutKillsTheCommandAndItsChildren) {
   auto pidfile = dir / "child.pid";
   auto cfg = config("  - name: hang\n    schedule: \"* * * * * *\"\n    timeout: 1s\n    kill_grace: 1s\n"
