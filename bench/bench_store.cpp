@@ -71,7 +71,7 @@ PgServer& pg_server() {
     if (const char* given = getenv("SOLOCRON_BENCH_PG")) {
       s.base_url = given;
     } else {
-      auto out = run("'" + pg_script() + "' start --owner " + std::to_string(getpid()));
+      auto out = run("'" + pg_script() + "' start --env --owner " + std::to_string(getpid()));
       s.base_url = env_value(out, "SOLOCRON_PG_URL");
       s.dir = env_value(out, "SOLOCRON_PG_DIR");
     }
@@ -84,7 +84,8 @@ PgServer& pg_server() {
 std::string fresh_pg_database() {
   const std::string base = pg_server().base_url;
   PGconn* c = PQconnectdb(base.c_str());
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   PQclear(PQexec(c, "DROP DATABASE IF EXISTS solocron_bench WITH (FORCE)"));
   PGresult* r = PQexec(c, "CREATE DATABASE solocron_bench");
   bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -2,6 +2,8 @@
 # Globbing keeps each area's file list in its own folder: adding a file needs no CMake edit.
 function(solocron_component name dir)
   file(GLOB srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${dir}/*.cpp)
+  # Recorded so that cmake/SolocronInstall.cmake installs and exports every component.
+  set_property(GLOBAL APPEND PROPERTY SOLOCRON_COMPONENTS ${name})
   if(NOT srcs)
     # An area with no sources yet is an interface target so the tree still configures.
     add_library(${name} INTERFACE)

@@ -57,5 +57,5 @@ print("occurrences run twice:", len(dups))
 sys.exit(1 if dups else 0)
 '
 echo
-echo "== one node's log, a few lines"
-head -n 8 "$work/node-1.log"
+echo "== node-1's log, a few lines (each job's output is tagged with its occurrence)"
+grep -m 12 -E "claimed|started|finished| \| " "$work/node-1.log"

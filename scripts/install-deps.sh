@@ -6,7 +6,7 @@ level=${1:-test}
 
 build_pkgs=(cmake make g++ pkg-config tzdata
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libpq-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libsqlite3-dev libpq-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
 # Tests start their own PostgreSQL, run a node under libfaketime, and fuzz with clang.
 test_pkgs=(postgresql-15 postgresql-client-15 faketime libfaketime clang libclang-rt-14-dev
   procps iproute2 sqlite3 python3)
@@ -19,6 +19,9 @@ want=("${build_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
+  # A machine whose Node.js comes from elsewhere (NodeSource ships npm inside nodejs) keeps it:
+  # Debian's npm package would conflict with it.
+  [[ ($p == nodejs || $p == npm) ]] && command -v "${p/nodejs/node}" >/dev/null && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0

@@ -3,11 +3,12 @@
 # temporary directory, on a free, unusual port of 127.0.0.1, its unix socket inside that
 # directory. Never touches the system's cluster or port 5432.
 #
-#   scripts/pg-server.sh start [--owner PID]
-#                                     prints KEY=VALUE lines (also written to DIR/env):
-#                                     SOLOCRON_PG_URL, SOLOCRON_PG_DIR, SOLOCRON_PG_PORT, SOLOCRON_PG_PID
-#                                     With --owner, a watcher stops the server and removes DIR
-#                                     when process PID ends, even if it crashed.
+#   scripts/pg-server.sh start [DIR] [--owner PID] [--env]
+#       Starts a server in DIR (created; default: a new /tmp/solocron-pg.XXXXXX) and prints its
+#       URL (postgres://postgres@127.0.0.1:PORT/postgres?sslmode=disable). With --env it prints
+#       KEY=VALUE lines instead: SOLOCRON_PG_URL, SOLOCRON_PG_DIR, SOLOCRON_PG_PORT,
+#       SOLOCRON_PG_PID (always written to DIR/env). With --owner, a watcher stops the server
+#       and removes DIR when process PID ends, even if it crashed.
 #   scripts/pg-server.sh stop DIR     stops the server by its PID and removes DIR
 #   scripts/pg-server.sh halt DIR     stops the server, keeping its data (outage tests)
 #   scripts/pg-server.sh resume DIR   starts a halted server again on the same port
@@ -57,12 +58,24 @@ start_watcher() {
 }
 
 cmd_start() {
-  local owner=""
-  [[ ${1:-} == --owner ]] && owner=$2
+  local owner="" print_env="" dir=""
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --owner) owner=$2; shift 2 ;;
+      --env) print_env=1; shift ;;
+      *) dir=$1; shift ;;
+    esac
+  done
   ensure_installed
-  local bin dir port pid
+  local bin port pid
   bin=$(find_bin)
-  dir=$(mktemp -d /tmp/solocron-pg.XXXXXX)
+  if [[ -n $dir ]]; then
+    [[ ! -e $dir || -z $(ls -A "$dir") ]] || { echo "pg-server: $dir is not empty" >&2; exit 2; }
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+  else
+    dir=$(mktemp -d /tmp/solocron-pg.XXXXXX)
+  fi
   chmod 700 "$dir"
   [[ $(id -u) -eq 0 ]] && chown postgres: "$dir"
   as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
@@ -77,12 +90,13 @@ cmd_start() {
         echo "SOLOCRON_PG_DIR=$dir"
         echo "SOLOCRON_PG_PORT=$port"
         echo "SOLOCRON_PG_PID=$pid"
-      } | tee "$dir/env"
+      } >"$dir/env"
+      if [[ -n $print_env ]]; then cat "$dir/env"; else sed -n 's/^SOLOCRON_PG_URL=//p' "$dir/env"; fi
       [[ -n $owner ]] && start_watcher "$owner" "$dir"
       return 0
     fi
   done
-  echo "pg-server: could not start (see $dir/server.log)" >&2
+  echo "pg-server: could not start" >&2
   cat "$dir/server.log" >&2 || true
   rm -rf "$dir"
   exit 1
@@ -101,8 +115,9 @@ pg_halt() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# Only a directory this script made (its env names it) is ever stopped or removed.
 check_dir() {
-  [[ -n ${1:-} && $1 == /tmp/solocron-pg.* && -f $1/env ]] ||
+  [[ -n ${1:-} && -f $1/env ]] && grep -qx "SOLOCRON_PG_DIR=$(cd "$1" && pwd)" "$1/env" ||
     { echo "pg-server: not a pg-server directory: ${1:-}" >&2; exit 2; }
 }
 

@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 mode=${1:-}
+# One throwaway PostgreSQL (loopback, free port, temp dir) shared by the store tests; each test
+# still gets a fresh database. Stopped by PID when this script ends, however it ends.
+pg_env=$(scripts/pg-server.sh start --owner $$ --env)
+pg_dir=$(sed -n 's/^SOLOCRON_PG_DIR=//p' <<<"$pg_env")
+trap 'scripts/pg-server.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+export SOLOCRON_TEST_PG_HOSTPORT=127.0.0.1:$(sed -n 's/^SOLOCRON_PG_PORT=//p' <<<"$pg_env")
 if [[ $mode == --asan ]]; then
   export BUILD_DIR=build-asan BUILD_TYPE=Debug
   scripts/build.sh -DSOLOCRON_SANITIZE=ON -DSOLOCRON_BUILD_BENCH=OFF

@@ -53,11 +53,11 @@ struct JobSpec {
   std::variant<CommandSpec, JobCallable> action;
 
   OverlapMode overlap = OverlapMode::allow;
-  std::optional<std::chrono::milliseconds> timeout;      // none: no limit
+  std::optional<std::chrono::milliseconds> timeout{};      // none: no limit
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};  // SIGTERM -> SIGKILL
   MisfirePolicy misfire = MisfirePolicy::skip;
   std::size_t max_catchup = 10;
-  std::optional<std::chrono::milliseconds> starting_deadline;  // none: no limit
+  std::optional<std::chrono::milliseconds> starting_deadline{};  // none: no limit
   Delivery delivery = Delivery::at_most_once;
   RunOn run_on = RunOn::once;
   std::size_t output_tail_bytes = 4096;

@@ -22,7 +22,7 @@ struct NodeSettings {
   std::size_t max_concurrent_runs = 64;
   // Retention of history records, per job.
   std::size_t history_keep_last = 1000;
-  std::optional<std::chrono::seconds> history_max_age;
+  std::optional<std::chrono::seconds> history_max_age{};
 };
 
 // Returns a message naming the first invalid setting, or nullopt.

@@ -28,7 +28,7 @@ void read_node(const YAML::Node& node, YamlReader& r, Config& c) {
   r.check_keys(node, "node",
                {"id", "time_zone", "store", "log_format", "log_level", "heartbeat", "node_ttl",
                 "max_clock_skew", "shutdown_grace", "max_concurrent_runs", "history_keep_last",
-                "history_max_age"});
+                "history_max_age", "http"});
   NodeSettings& s = c.node;
   auto set_duration = [&](const char* key, std::chrono::milliseconds& out) {
     if (node[key]) {
@@ -49,6 +49,9 @@ void read_node(const YAML::Node& node, YamlReader& r, Config& c) {
   }
   if (node["store"]) {
     if (auto v = r.string(node["store"], "node.store")) c.store_url = *v;
+  }
+  if (node["http"]) {
+    if (auto v = r.string(node["http"], "node.http")) c.http_address = *v;
   }
   if (node["log_format"]) {
     if (auto v = r.choice(node["log_format"], "node.log_format", {"text", "json"})) c.log_format = *v;

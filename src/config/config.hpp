@@ -32,6 +32,7 @@ struct Config {
   std::string store_url;  // empty: the default store
   std::string log_format = "text";  // text | json
   std::string log_level = "info";
+  std::string http_address;  // "HOST:PORT" for /healthz, /readyz, /metrics; empty: none
   std::vector<JobSpec> jobs;
 };
 

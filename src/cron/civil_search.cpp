@@ -30,9 +30,19 @@ constexpr std::array<std::array<uint8_t, 13>, 14> kMonthShapes = [] {
 void ScheduleImpl::fill_month_ok() {
   // A month's matching days depend only on its length (28-31) and its first weekday.
   uint32_t any = 0;  // bit (len - 28) * 7 + first
-  for (int len = 28; len <= 31; ++len)
-    for (int first = 0; first < 7; ++first)
-      if (days.month_days(len, first)) any |= 1u << ((len - 28) * 7 + first);
+  bool all_days = true;
+  for (int len = 28; len <= 31; ++len) {
+    for (int first = 0; first < 7; ++first) {
+      const uint32_t matching = days.month_days(len, first);
+      if (matching) any |= 1u << ((len - 28) * 7 + first);
+      all_days = all_days && matching == static_cast<uint32_t>((uint64_t{1} << (len + 1)) - 2);
+    }
+  }
+  constexpr int kYears = kLastYear - kFirstYear + 1;  // 230 bits: three full words and 38 bits
+  constexpr uint64_t kLastWord = (uint64_t{1} << (kYears - 192)) - 1;
+  const bool all_years = years[0] == ~uint64_t{0} && years[1] == ~uint64_t{0} &&
+                         years[2] == ~uint64_t{0} && (years[3] & kLastWord) == kLastWord;
+  every_day = all_days && all_years && months == 0x1FFE;
   for (int kind = 0; kind < 14; ++kind) {
     uint16_t ok = 0;
     for (int m = 1; m <= 12; ++m)
@@ -41,9 +51,80 @@ void ScheduleImpl::fill_month_ok() {
   }
 }
 
+namespace {
+
+using std::chrono::days;
+using std::chrono::seconds;
+
+// First time of day >= sod (seconds since midnight) that matches hour, minute and second.
+int time_of_day_at_or_after(const ScheduleImpl& s, int sod) {
+  int h = sod / 3600, mi = sod / 60 % 60, sec = sod % 60;
+  for (;;) {
+    const int hh = bit_at_or_above(s.hours, h);
+    if (hh < 0) return -1;
+    if (hh != h) h = hh, mi = 0, sec = 0;
+    const int mm = bit_at_or_above(s.minutes, mi);
+    if (mm < 0) {
+      h++, mi = 0, sec = 0;
+      continue;
+    }
+    if (mm != mi) mi = mm, sec = 0;
+    const int ss = bit_at_or_above(s.seconds, sec);
+    if (ss < 0) {
+      mi++, sec = 0;
+      continue;
+    }
+    return h * 3600 + mi * 60 + ss;
+  }
+}
+
+// Last time of day <= sod that matches, or -1.
+int time_of_day_at_or_below(const ScheduleImpl& s, int sod) {
+  int h = sod / 3600, mi = sod / 60 % 60, sec = sod % 60;
+  for (;;) {
+    const int hh = bit_at_or_below(s.hours, h);
+    if (hh < 0) return -1;
+    if (hh != h) h = hh, mi = 59, sec = 59;
+    const int mm = bit_at_or_below(s.minutes, mi);
+    if (mm < 0) {
+      h--, mi = 59, sec = 59;
+      continue;
+    }
+    if (mm != mi) mi = mm, sec = 59;
+    const int ss = bit_at_or_below(s.seconds, sec);
+    if (ss < 0) {
+      mi--, sec = 59;
+      continue;
+    }
+    return h * 3600 + mi * 60 + ss;
+  }
+}
+
+// The every-day case needs no calendar at all: the day is the day of `from` or the next one.
+std::optional<local_seconds> first_every_day(const ScheduleImpl& s, local_seconds from) {
+  const auto day = std::chrono::floor<days>(from);
+  int tod = time_of_day_at_or_after(s, static_cast<int>((from - day).count()));
+  local_seconds t = day + seconds{tod};
+  if (tod < 0) t = day + days{1} + seconds{time_of_day_at_or_after(s, 0)};
+  if (t >= kWindowEnd) return std::nullopt;
+  return t;
+}
+
+std::optional<local_seconds> last_every_day(const ScheduleImpl& s, local_seconds upto) {
+  const auto day = std::chrono::floor<days>(upto);
+  int tod = time_of_day_at_or_below(s, static_cast<int>((upto - day).count()));
+  local_seconds t = day + seconds{tod};
+  if (tod < 0) t = day - days{1} + seconds{time_of_day_at_or_below(s, 86399)};
+  if (t < kWindowStart) return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
 std::optional<local_seconds> find_first(const ScheduleImpl& s, local_seconds from) {
   if (from < kWindowStart) from = kWindowStart;
   if (from >= kWindowEnd) return std::nullopt;
+  if (s.every_day) return first_every_day(s, from);
   CivilFields c = split(from);
   int mask_y = 0, mask_m = 0;
   uint32_t day_bits = 0;
@@ -91,6 +172,7 @@ std::optional<local_seconds> find_first(const ScheduleImpl& s, local_seconds fro
 std::optional<local_seconds> find_last(const ScheduleImpl& s, local_seconds upto) {
   if (upto < kWindowStart) return std::nullopt;
   if (upto >= kWindowEnd) upto = kWindowEnd - std::chrono::seconds{1};
+  if (s.every_day) return last_every_day(s, upto);
   CivilFields c = split(upto);
   int mask_y = 0, mask_m = 0;
   uint32_t day_bits = 0;

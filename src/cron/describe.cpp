@@ -131,10 +131,10 @@ std::string field_phrase(const std::string& field, const std::string& unit, char
   return join_and(parts);
 }
 
-std::string time_phrase(const ScheduleImpl& s) {
-  const auto& sec = s.fields[0];
-  const auto& min = s.fields[1];
-  const auto& hour = s.fields[2];
+std::string time_phrase(const std::vector<std::string>& fields) {
+  const auto& sec = fields[0];
+  const auto& min = fields[1];
+  const auto& hour = fields[2];
   if (plain_values(min) && plain_values(hour) && is_number(sec)) {
     const auto mins = split(min, ','), hours = split(hour, ',');
     if (mins.size() * hours.size() <= 6) {
@@ -161,7 +161,7 @@ std::string dom_item(const std::string& item) {
   for (char& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (u == "L") return "the last day of the month";
   if (u == "LW") return "the last weekday of the month";
-  if (u.rfind("L-", 0) == 0) return u.substr(2) + " days before the last day of the month";
+  if (u.rfind("L-", 0) == 0) return "the day " + u.substr(2) + " days before the last day of the month";
   if (u.size() > 1 && u.back() == 'W') return "the weekday nearest day " + u.substr(0, u.size() - 1);
   return item_phrase(item, "day", 0) + " of the month";
 }
@@ -176,9 +176,9 @@ std::string dow_item(const std::string& item) {
   return item_phrase(item, "day", 'W');
 }
 
-std::string day_phrase(const ScheduleImpl& s) {
-  const auto& dom = s.fields[3];
-  const auto& dow = s.fields[5];
+std::string day_phrase(const ScheduleImpl& s, const std::vector<std::string>& fields) {
+  const auto& dom = fields[3];
+  const auto& dow = fields[5];
   const bool dom_all = dom == "*" || dom == "?";
   const bool dow_all = dow == "*" || dow == "?";
   std::string dom_text, dow_text;
@@ -230,12 +230,13 @@ std::string describe(const ScheduleImpl& s) {
     parts.push_back("every " + every_phrase(s.every) + " counted from " +
                     format_rfc3339(s.anchor, "UTC", true));
   } else {
-    parts.push_back(time_phrase(s));
-    if (auto days = day_phrase(s); !days.empty()) parts.push_back(days);
-    if (s.fields[4] != "*") parts.push_back("in " + field_phrase(s.fields[4], "month", 'M'));
-    if (s.fields.size() > 6 && s.fields[6] != "*") parts.push_back("in " + field_phrase(s.fields[6], "year", 0));
+    const auto fields = split(s.fields, ' ');
+    parts.push_back(time_phrase(fields));
+    if (auto days = day_phrase(s, fields); !days.empty()) parts.push_back(days);
+    if (fields[4] != "*") parts.push_back("in " + field_phrase(fields[4], "month", 'M'));
+    if (fields.size() > 6 && fields[6] != "*") parts.push_back("in " + field_phrase(fields[6], "year", 0));
   }
-  parts.push_back("in " + s.zone_name);
+  parts.push_back("in " + s.zone->name);
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
   out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));

@@ -98,13 +98,12 @@ std::optional<ParseError> parse_fields(std::string_view text, const std::vector<
   std::vector<Token> all = fields;
   if (!impl.has_seconds) all.insert(all.begin(), Token{"0", 0});
   impl.years.fill(~uint64_t{0});
-  impl.fields.reserve(all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
     const auto& rule = detail::field_rule(kOrder[i]);
     detail::FieldBits bits;
     if (auto err = detail::parse_field(all[i].text, rule, bits, impl.days, impl.warnings))
       return ParseError{std::string(text), rule.name, all[i].column, *err, false};
-    impl.fields.emplace_back(all[i].text);
+    impl.fields += (i ? " " : "") + std::string(all[i].text);
     switch (kOrder[i]) {
       case FieldKind::second: impl.seconds = bits.mask; break;
       case FieldKind::minute: impl.minutes = bits.mask; break;
@@ -115,12 +114,12 @@ std::optional<ParseError> parse_fields(std::string_view text, const std::vector<
       case FieldKind::year: std::copy(bits.year_mask.begin(), bits.year_mask.end(), impl.years.begin()); break;
     }
   }
-  const auto starred = [](const std::string& f) { return f[0] == '*' || f[0] == '?'; };
-  impl.days.dom_star = starred(impl.fields[3]);
-  impl.days.dow_star = starred(impl.fields[5]);
+  const auto starred = [](std::string_view f) { return f[0] == '*' || f[0] == '?'; };
+  impl.days.dom_star = starred(all[3].text);
+  impl.days.dow_star = starred(all[5].text);
   impl.days.finish();
   // The seconds field plays no part: only minute and hour decide the DST class.
-  impl.interval_like = impl.fields[1][0] == '*' || impl.fields[2][0] == '*';
+  impl.interval_like = all[1].text[0] == '*' || all[2].text[0] == '*';
   impl.fill_month_ok();
   return std::nullopt;
 }
@@ -179,7 +178,6 @@ Expected<Schedule, ParseError> Schedule::parse(std::string_view text, const Pars
   impl->zone = detail::load_zone_table(zone);
   if (!impl->zone)
     return error(text, "time zone", zone_column, "unknown time zone \"" + zone + "\"; expected an IANA name such as Europe/Berlin");
-  impl->zone_name = zone;
   std::optional<ParseError> err;
   if (tokens[0].text[0] == '@') {
     err = parse_nickname(text, tokens, options, *impl);

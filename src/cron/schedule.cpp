@@ -32,7 +32,7 @@ const std::string& Schedule::text() const {
 
 const std::string& Schedule::time_zone() const {
   static const std::string kUtc = "UTC";
-  return impl_ ? impl_->zone_name : kUtc;
+  return impl_ ? impl_->zone->name : kUtc;
 }
 
 bool Schedule::is_reboot() const { return impl_ && impl_->kind == detail::ScheduleKind::reboot; }

@@ -18,14 +18,14 @@ namespace solocron::detail {
 enum class ScheduleKind { cron, every, reboot };
 
 struct ScheduleImpl {
-  std::string text;       // as given
-  std::string zone_name;  // effective zone
-  std::shared_ptr<const ZoneTable> zone;
+  std::string text;  // as given
+  std::shared_ptr<const ZoneTable> zone;  // the effective zone (zone->name)
   std::vector<std::string> warnings;
   ScheduleKind kind = ScheduleKind::cron;
 
-  // cron fields: the texts (nicknames expanded, seconds "0" when absent) and their masks
-  std::vector<std::string> fields;  // second minute hour day-of-month month day-of-week [year]
+  // cron fields: their texts, space-separated (nicknames expanded, seconds "0" when absent),
+  // kept for descriptions only; one string keeps a schedule small when a node holds millions.
+  std::string fields;  // second minute hour day-of-month month day-of-week [year]
   bool has_seconds = false;
   uint64_t seconds = 0;
   uint64_t minutes = 0;
@@ -35,6 +35,8 @@ struct ScheduleImpl {
   std::array<uint64_t, 4> years{};  // bit (y - kFirstYear)
   // month_ok[year_kind]: the months that have at least one matching day in such a year.
   std::array<uint16_t, 14> month_ok{};
+  // Every day of every month and year matches: the search only has to look at the time of day.
+  bool every_day = false;
   bool interval_like = false;
 
   // @every

@@ -47,15 +47,29 @@ std::shared_ptr<ZoneTable> build(const std::string& name, absl::TimeZone tz) {
   return table;
 }
 
+// IANA names are short paths of letters, digits and "/_+-". Anything else is refused before it
+// reaches abseil, which remembers every name it was asked for, found or not.
+bool plausible_zone_name(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name.front() == '/' || name.find("..") != std::string::npos)
+    return false;
+  for (char ch : name) {
+    const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                    ch == '/' || ch == '_' || ch == '+' || ch == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::shared_ptr<const ZoneTable> load_zone_table(const std::string& name) {
+  if (!plausible_zone_name(name)) return nullptr;
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<const ZoneTable>, std::less<>> cache;
   std::lock_guard lock(mutex);
   if (auto it = cache.find(name); it != cache.end()) return it->second;
   absl::TimeZone tz;
-  if (name.empty() || !absl::LoadTimeZone(name, &tz)) return nullptr;
+  if (!absl::LoadTimeZone(name, &tz)) return nullptr;
   auto table = build(name, tz);
   cache.emplace(name, table);
   return table;

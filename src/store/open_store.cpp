@@ -15,9 +15,9 @@ std::unique_ptr<Store> open_store(const std::string& url) {
   if (u.starts_with("postgres://") || u.starts_with("postgresql://")) {
     return detail::open_postgres_store(url);
   }
-  throw StoreError(StoreError::Kind::invalid,
-                   "store \"" + url +
-                       "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
+  throw StoreError(
+      StoreError::Kind::invalid,
+      "store \"" + url + "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
 }
 
 }  // namespace solocron

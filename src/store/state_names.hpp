@@ -12,8 +12,8 @@ namespace solocron::detail {
 
 // Order matches the RunState enumerators; these are the names stored and printed.
 inline constexpr std::array<std::string_view, 9> kStateNames = {
-    "claimed", "running", "succeeded", "failed", "timed_out",
-    "lost", "interrupted", "missed", "skipped_overlap",
+    "claimed", "running",     "succeeded", "failed",          "timed_out",
+    "lost",    "interrupted", "missed",    "skipped_overlap",
 };
 
 inline std::string_view state_name(RunState state) {

@@ -29,15 +29,18 @@ cleanup() {
       echo "----- tail of $f"; tail -n 40 "$f"
     done
   fi
-  rm -rf "$WORK"
+  if [[ -n ${KEEP_WORK:-} ]]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
   exit $rc
 }
 trap cleanup EXIT
 
 # start_postgres: a throwaway server for this scenario; sets STORE.
 start_postgres() {
-  PG_DIR="$WORK/pg"
-  STORE=$("$ROOT/scripts/pg-server.sh" start "$PG_DIR")
+  local env
+  env=$("$ROOT/scripts/pg-server.sh" start "$WORK/pg" --owner $$ --env)
+  eval "$env"
+  PG_DIR=$SOLOCRON_PG_DIR
+  STORE=$SOLOCRON_PG_URL
   log "postgres at $STORE"
 }
 

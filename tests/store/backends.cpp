@@ -1,6 +1,14 @@
 #include "store/backends.hpp"
 
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 namespace solocron::testing {
@@ -21,39 +29,32 @@ SqliteBackend::~SqliteBackend() {
 
 // --- PostgreSQL: one throwaway server per test process, one database per test ---
 
-#include <gtest/gtest.h>
-#include <libpq-fe.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <map>
-#include <mutex>
-#include <optional>
-
 namespace solocron::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
 struct PgServer {
-  std::string dir;   // empty when the server was given (SOLOCRON_TEST_PG_URL)
+  std::string dir;        // empty when the server was given (SOLOCRON_TEST_PG_URL)
   std::string host_port;  // "127.0.0.1:PORT"
 };
 
 std::mutex pg_mutex;
 std::optional<PgServer> pg_server;
+bool pg_private = false;  // set by tests that stop the server: never the shared one
 
 std::string pg_script() {
   // tests/store/backends.cpp -> scripts/pg-server.sh
-  return (fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts" /
-          "pg-server.sh")
+  return (fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts" / "pg-server.sh")
       .string();
 }
 
 std::string run_script(const std::string& args) {
   // fsync off: test databases are thrown away, and the suite creates one per test.
-  std::string cmd = "SOLOCRON_PG_OPTS='-c fsync=off -c synchronous_commit=off "
-                    "-c full_page_writes=off' '" + pg_script() + "' " + args;
+  std::string cmd =
+      "SOLOCRON_PG_OPTS='-c fsync=off -c synchronous_commit=off "
+      "-c full_page_writes=off' '" +
+      pg_script() + "' " + args;
   FILE* f = popen(cmd.c_str(), "r");
   if (!f) throw std::runtime_error("cannot run " + cmd);
   std::string out;
@@ -80,11 +81,12 @@ std::map<std::string, std::string> parse_env(const std::string& text) {
 PgServer& server() {
   std::lock_guard lock(pg_mutex);
   if (pg_server) return *pg_server;
-  if (const char* given = getenv("SOLOCRON_TEST_PG_HOSTPORT")) {
+  const char* given = pg_private ? nullptr : getenv("SOLOCRON_TEST_PG_HOSTPORT");
+  if (given != nullptr) {
     pg_server = PgServer{"", given};
     return *pg_server;
   }
-  auto kv = parse_env(run_script("start --owner " + std::to_string(getpid())));
+  auto kv = parse_env(run_script("start --env --owner " + std::to_string(getpid())));
   pg_server = PgServer{kv.at("SOLOCRON_PG_DIR"), "127.0.0.1:" + kv.at("SOLOCRON_PG_PORT")};
   return *pg_server;
 }
@@ -137,6 +139,12 @@ PostgresBackend::~PostgresBackend() {
 }
 
 std::string postgres_server_url() { return url_for("postgres"); }
+
+void postgres_server_private() {
+  std::lock_guard lock(pg_mutex);
+  if (pg_server) throw std::runtime_error("postgres_server_private() must come before any use");
+  pg_private = true;
+}
 
 void postgres_server_halt() {
   auto& s = server();

@@ -72,6 +72,9 @@ class PostgresBackend {
 // The URL of the test server's maintenance database ("postgres"), starting it if needed.
 std::string postgres_server_url();
 // Stops / starts the test server in place (its data kept), for outage tests.
+// This process gets a server of its own even when SOLOCRON_TEST_PG_HOSTPORT names a shared
+// one: for tests that halt the server. Call before anything else uses PostgreSQL.
+void postgres_server_private();
 void postgres_server_halt();
 void postgres_server_resume();
 

@@ -54,8 +54,8 @@ TYPED_TEST(ClaimTest, BatchResultsAreInRequestOrder) {
   auto t = this->store_second();
   std::vector<ClaimRequest> batch = {
       this->request(this->key("j", t), "a"),
-      this->request(this->key("j", t), "a"),           // duplicate inside the batch
-      this->request(this->key("j", t + 3600s), "a"),   // far ahead of the store's clock
+      this->request(this->key("j", t), "a"),          // duplicate inside the batch
+      this->request(this->key("j", t + 3600s), "a"),  // far ahead of the store's clock
       this->request(this->key("other", t), "a"),
   };
   this->claim_one(this->request(this->key("other", t), "a"));  // decided before the batch
@@ -121,16 +121,18 @@ TYPED_TEST(ClaimTest, OverlapForbidSkipsWhileThePreviousRunsOnALiveNode) {
   EXPECT_EQ(rec->fence, 0);
 
   // Other jobs and other every_node keys do not overlap with it.
-  EXPECT_EQ(this->claim_one(this->request(this->key("k", t + 1s), "b", OverlapMode::forbid)).outcome,
-            Outcome::won);
+  EXPECT_EQ(
+      this->claim_one(this->request(this->key("k", t + 1s), "b", OverlapMode::forbid)).outcome,
+      Outcome::won);
   EXPECT_EQ(
       this->claim_one(this->request(this->key("j", t + 1s, "b"), "b", OverlapMode::forbid)).outcome,
       Outcome::won);
 
   // Once the previous run finished, the next one runs.
   ASSERT_TRUE(this->update_one(this->key("j", t), first.fence, RunState::succeeded, 0));
-  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 2s), "b", OverlapMode::forbid)).outcome,
-            Outcome::won);
+  EXPECT_EQ(
+      this->claim_one(this->request(this->key("j", t + 2s), "b", OverlapMode::forbid)).outcome,
+      Outcome::won);
 }
 
 TYPED_TEST(ClaimTest, OverlapForbidIgnoresRunsOfExpiredNodes) {
@@ -139,8 +141,9 @@ TYPED_TEST(ClaimTest, OverlapForbidIgnoresRunsOfExpiredNodes) {
   auto t = this->store_second(-5s);
   ASSERT_EQ(this->claim_one(this->request(this->key("j", t), "dead")).outcome, Outcome::won);
   this->backend_.advance(600ms);
-  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 1s), "b", OverlapMode::forbid)).outcome,
-            Outcome::won);
+  EXPECT_EQ(
+      this->claim_one(this->request(this->key("j", t + 1s), "b", OverlapMode::forbid)).outcome,
+      Outcome::won);
 }
 
 TYPED_TEST(ClaimTest, OverlapReplaceInterruptsActivePreviousRuns) {
@@ -182,6 +185,24 @@ TYPED_TEST(ClaimTest, EveryNodeKeysIncludeTheNode) {
   // The once-key of the same instant is a different occurrence.
   EXPECT_EQ(this->claim_one(this->request(this->key("j", t), "a")).outcome, Outcome::won);
   EXPECT_EQ(this->find(this->key("j", t, "b"))->node, "b");
+}
+
+TYPED_TEST(ClaimTest, OverlapForbidInsideOneBatchSeesTheEarlierClaim) {
+  this->register_live("a");
+  auto t = this->store_second(-10s);
+  // A catch-up batch of one forbid job: the first occurrence runs, so the next are skipped.
+  std::vector<ClaimRequest> batch = {
+      this->request(this->key("j", t), "a", OverlapMode::forbid),
+      this->request(this->key("j", t + 1s), "a", OverlapMode::forbid),
+      this->request(this->key("j", t + 2s), "a", OverlapMode::forbid),
+      this->request(this->key("other", t + 1s), "a", OverlapMode::forbid),
+  };
+  auto results = this->store().claim(batch);
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].outcome, Outcome::won);
+  EXPECT_EQ(results[1].outcome, Outcome::overlap_skipped);
+  EXPECT_EQ(results[2].outcome, Outcome::overlap_skipped);
+  EXPECT_EQ(results[3].outcome, Outcome::won);
 }
 
 }  // namespace

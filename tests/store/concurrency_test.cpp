@@ -1,5 +1,6 @@
 // Conformance: double claims from many threads and from several processes, each with its own
 // connection to the store. Exactly one winner per occurrence, and distinct fences.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,8 +72,9 @@ TYPED_TEST(ConcurrencyTest, ManyThreadsOneWinnerPerOccurrence) {
 
 // Forks a child per contender; each opens its own store from the URL and reports its wins
 // through a pipe. Returns all the wins.
-[[maybe_unused]] std::vector<Win> claim_from_processes(const std::string& url, std::chrono::sys_seconds base,
-                                      int processes, int occurrences) {
+[[maybe_unused]] std::vector<Win> claim_from_processes(const std::string& url,
+                                                       std::chrono::sys_seconds base, int processes,
+                                                       int occurrences) {
   std::vector<std::pair<pid_t, int>> children;
   for (int p = 0; p < processes; ++p) {
     int fds[2];
@@ -146,6 +148,101 @@ TYPED_TEST(ConcurrencyTest, RacingReclaimsOfALostRunHaveOneWinner) {
     EXPECT_EQ(this->find(k)->fence, got[t]->fence);
   }
   EXPECT_EQ(winners, 1);
+}
+
+// A node killed in the middle of a claim batch (SIGKILL: no rollback, no goodbye) leaves
+// whole claims only: every record it wrote has its own fence, and the next fence issued is
+// larger than all of them.
+TYPED_TEST(ConcurrencyTest, AClaimerKilledMidBatchLeavesNoHalfWrittenClaim) {
+  if constexpr (!TypeParam::kMultiProcess) {
+    GTEST_SKIP() << TypeParam::kName << " is process-local";
+  } else {
+    this->store();  // migrated before the child starts
+    const auto base = this->store_second(-86400s);
+    const std::string url = this->backend_.url();
+    pid_t pid = fork();
+    if (pid == 0) {
+      try {
+        auto store = open_store(url);
+        for (int round = 0;; ++round) {
+          std::vector<ClaimRequest> batch(2000);
+          for (int i = 0; i < 2000; ++i) {
+            batch[i].key = {"killed", base + std::chrono::seconds(round * 2000 + i), ""};
+            batch[i].node_id = "victim";
+          }
+          store->claim(batch);
+        }
+      } catch (...) {
+      }
+      _exit(1);
+    }
+    // Kill it once its first batches are in, while it is writing the next ones.
+    HistoryQuery some;
+    some.job = "killed";
+    some.limit = 1;
+    for (int i = 0; i < 200 && this->store().history(some).empty(); ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    std::this_thread::sleep_for(30ms);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child was still claiming when killed";
+
+    HistoryQuery q;
+    q.job = "killed";
+    q.limit = 10'000'000;
+    auto records = this->store().history(q);
+    EXPECT_FALSE(records.empty());
+    std::set<std::int64_t> fences;
+    std::int64_t max_fence = 0;
+    for (const auto& r : records) {
+      EXPECT_EQ(r.state, RunState::claimed);
+      EXPECT_GT(r.fence, 0);
+      EXPECT_TRUE(fences.insert(r.fence).second) << "fence " << r.fence << " twice";
+      max_fence = std::max(max_fence, r.fence);
+    }
+    auto next = this->claim_one(this->request(this->key("killed", base - 1s), "survivor"));
+    ASSERT_EQ(next.outcome, ClaimResult::Outcome::won);
+    EXPECT_GT(next.fence, max_fence);
+  }
+}
+
+// Two processes started with the same node id at the same moment: one gets the lease, the
+// others are told who holds it.
+TYPED_TEST(ConcurrencyTest, RacingRegistrationsOfOneIdHaveOneWinner) {
+  this->store();
+  for (int round = 0; round < 5; ++round) {
+    const std::string id = "same-" + std::to_string(round);
+    std::vector<std::shared_ptr<Store>> connections;
+    for (int t = 0; t < 6; ++t) connections.push_back(this->backend_.connect());
+    std::vector<RegisterResult> got(6);
+    std::vector<std::string> errors(6);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        try {
+          got[t] = connections[t]->register_node(id, 60s);
+        } catch (const std::exception& e) {
+          errors[t] = e.what();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    int winners = 0;
+    std::int64_t token = 0;
+    for (int t = 0; t < 6; ++t) {
+      EXPECT_EQ(errors[t], "");
+      if (got[t].acquired) {
+        ++winners;
+        token = got[t].lease.token;
+      }
+    }
+    ASSERT_EQ(winners, 1) << id;
+    for (int t = 0; t < 6; ++t) {
+      EXPECT_EQ(got[t].lease.token, token) << "losers are told the holder's lease";
+    }
+  }
 }
 
 }  // namespace

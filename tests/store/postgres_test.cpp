@@ -50,6 +50,7 @@ TEST(PostgresUrl, UnreachableServerIsUnavailableQuickly) {
 
 class PostgresFaults : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() { testing::postgres_server_private(); }
   // Short deadlines so that the test does not wait for the production ones.
   detail::PgTimeouts timeouts_{.call = 1500ms, .statement = 1000ms, .connect_seconds = 2};
   testing::PostgresBackend backend_;

@@ -16,8 +16,8 @@ TYPED_TEST(UpdateTest, GuardedByFenceAndFinalOnceTerminal) {
 
   EXPECT_FALSE(this->update_one(k, won.fence - 1, RunState::running)) << "stale fence";
   EXPECT_FALSE(this->update_one(k, won.fence + 1, RunState::running)) << "unknown fence";
-  EXPECT_FALSE(this->update_one(this->key("j", this->store_second(-2s)), won.fence,
-                                 RunState::running))
+  EXPECT_FALSE(
+      this->update_one(this->key("j", this->store_second(-2s)), won.fence, RunState::running))
       << "no such occurrence";
   EXPECT_EQ(this->find(k)->state, RunState::claimed);
 

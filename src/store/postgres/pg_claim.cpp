@@ -1,6 +1,7 @@
 // Claims on PostgreSQL: a whole batch in one statement and one round trip.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "store/postgres/pg_store.hpp"
@@ -90,19 +91,19 @@ ClaimResult PostgresStore::claim_replacing(const ClaimRequest& request) {
   try {
     claim_batch(std::span(&in, 1), std::span(&out, 1));
     if (result.outcome == ClaimResult::Outcome::won) {
-    auto r = conn_.exec(
-        "UPDATE solocron_runs SET state = 'interrupted', finished_at = now()"
-        " WHERE job = $1 AND node_key = $2 AND scheduled_at < to_timestamp($3::bigint)"
-        " AND state IN ('claimed', 'running')"
-        " RETURNING extract(epoch FROM scheduled_at)::bigint",
-        PgParams()
-            .add(request.key.job)
-            .add(request.key.node)
-            .add(request.key.scheduled_at.time_since_epoch().count()));
-    for (int i = 0; i < r.rows(); ++i) {
-      result.replaced.push_back({request.key.job,
-                                 std::chrono::sys_seconds(std::chrono::seconds(r.integer(i, 0))),
-                                 request.key.node});
+      auto r = conn_.exec(
+          "UPDATE solocron_runs SET state = 'interrupted', finished_at = now()"
+          " WHERE job = $1 AND node_key = $2 AND scheduled_at < to_timestamp($3::bigint)"
+          " AND state IN ('claimed', 'running')"
+          " RETURNING extract(epoch FROM scheduled_at)::bigint",
+          PgParams()
+              .add(request.key.job)
+              .add(request.key.node)
+              .add(request.key.scheduled_at.time_since_epoch().count()));
+      for (int i = 0; i < r.rows(); ++i) {
+        result.replaced.push_back({request.key.job,
+                                   std::chrono::sys_seconds(std::chrono::seconds(r.integer(i, 0))),
+                                   request.key.node});
       }
     }
     conn_.exec("COMMIT");
@@ -120,19 +121,38 @@ std::vector<ClaimResult> PostgresStore::claim(std::span<const ClaimRequest> requ
   std::map<KeyTuple, std::size_t> first;
   std::vector<const ClaimRequest*> batch;
   std::vector<ClaimResult*> batch_out;
-  std::vector<std::size_t> replacing, duplicates;
+  std::vector<std::size_t> replacing, duplicates, after;
+  // A statement does not see its own inserts: a second `forbid` occurrence of the same job
+  // must be claimed after the first, in a statement of its own (catch-up batches).
+  std::set<std::pair<std::string_view, std::string_view>> forbid_seen;
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    if (!first.emplace(tie_key(requests[i].key), i).second) {
+    const ClaimRequest& r = requests[i];
+    if (!first.emplace(tie_key(r.key), i).second) {
       duplicates.push_back(i);
-    } else if (requests[i].overlap == OverlapMode::replace) {
+    } else if (r.overlap == OverlapMode::replace) {
       replacing.push_back(i);
+    } else if (r.overlap == OverlapMode::forbid &&
+               !forbid_seen.emplace(r.key.job, r.key.node).second) {
+      after.push_back(i);
     } else {
       batch.push_back(&requests[i]);
       batch_out.push_back(&results[i]);
     }
   }
   std::lock_guard lock(mutex_);
-  if (!batch.empty()) retrying([&] { claim_batch(batch, batch_out); return 0; });
+  if (!batch.empty())
+    retrying([&] {
+      claim_batch(batch, batch_out);
+      return 0;
+    });
+  for (std::size_t i : after) {
+    const ClaimRequest* in = &requests[i];
+    ClaimResult* out = &results[i];
+    retrying([&] {
+      claim_batch(std::span(&in, 1), std::span(&out, 1));
+      return 0;
+    });
+  }
   for (std::size_t i : replacing) {
     results[i] = retrying([&] { return claim_replacing(requests[i]); });
   }

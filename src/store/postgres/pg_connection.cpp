@@ -117,16 +117,20 @@ PGconn* PgConnection::connection() {
   const std::string options =
       "-c statement_timeout=" + std::to_string(timeouts_.statement.count()) +
       " -c lock_timeout=" + std::to_string(timeouts_.statement.count());
-  const char* keys[] = {"connect_timeout",  "keepalives",       "keepalives_idle",
-                        "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                        "application_name", "options",          "dbname", nullptr};
-  const char* values[] = {connect_timeout.c_str(), "1", "2", "1", "3", user_timeout.c_str(),
-                          "solocron", options.c_str(), url_.c_str(), nullptr};
+  const char* keys[] = {"connect_timeout",  "keepalives",
+                        "keepalives_idle",  "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout",
+                        "application_name", "options",
+                        "dbname",           nullptr};
+  const char* values[] = {
+      connect_timeout.c_str(), "1",          "2",    "1", "3", user_timeout.c_str(), "solocron",
+      options.c_str(),         url_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) fail("cannot connect");
   if (PQsetnonblocking(conn_, 1) != 0) fail("cannot make the connection non-blocking");
   // Server notices ("relation already exists, skipping") are not ours to print on stderr.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   return conn_;
 }
 
@@ -196,10 +200,12 @@ PgResult PgConnection::exec(const char* sql, const PgParams& params) {
     send([&] { return PQsendQuery(conn_, sql); }, deadline);
   } else {
     auto ptrs = params.pointers();
-    send([&] {
-      return PQsendQueryParams(conn_, sql, static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
-                               nullptr, nullptr, 0);
-    }, deadline);
+    send(
+        [&] {
+          return PQsendQueryParams(conn_, sql, static_cast<int>(ptrs.size()), nullptr, ptrs.data(),
+                                   nullptr, nullptr, 0);
+        },
+        deadline);
   }
   return finish(deadline);
 }
@@ -214,10 +220,12 @@ PgResult PgConnection::exec_prepared(const char* name, const char* sql, const Pg
     prepared_.emplace(name);
   }
   auto ptrs = params.pointers();
-  send([&] {
-    return PQsendQueryPrepared(conn_, name, static_cast<int>(ptrs.size()), ptrs.data(), nullptr,
-                               nullptr, 0);
-  }, deadline);
+  send(
+      [&] {
+        return PQsendQueryPrepared(conn_, name, static_cast<int>(ptrs.size()), ptrs.data(), nullptr,
+                                   nullptr, 0);
+      },
+      deadline);
   return finish(deadline);
 }
 
@@ -233,10 +241,10 @@ PgResult PgConnection::finish(Clock::time_point deadline) {
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   if (PQstatus(conn_) != CONNECTION_OK) fail(message);
   auto kind = is_outage(sqlstate) ? StoreError::Kind::unavailable : StoreError::Kind::internal;
-  throw PgError(kind,
-                "postgres " + describe_postgres_url(url_) + ": " + message + " (SQLSTATE " +
-                    sqlstate + ")",
-                sqlstate);
+  throw PgError(
+      kind,
+      "postgres " + describe_postgres_url(url_) + ": " + message + " (SQLSTATE " + sqlstate + ")",
+      sqlstate);
 }
 
 void PgConnection::rollback_quietly() {

@@ -21,9 +21,11 @@
 
 namespace solocron::detail {
 
+// Defaults below the default node_ttl (5 s): a node cut off from the store learns it from a
+// failed call before its lease could have expired.
 struct PgTimeouts {
-  std::chrono::milliseconds call{6000};       // client-side deadline of one call
-  std::chrono::milliseconds statement{5000};  // server-side statement_timeout
+  std::chrono::milliseconds call{4000};       // client-side deadline of one call
+  std::chrono::milliseconds statement{3000};  // server-side statement_timeout and lock_timeout
   int connect_seconds = 3;                    // libpq connect_timeout (its minimum is 2)
 };
 

@@ -63,9 +63,8 @@ void PostgresStore::migrate() {
     const auto latest = static_cast<std::int64_t>(kMigrations.size());
     if (version > latest) {
       throw StoreError(StoreError::Kind::invalid,
-                       "postgres " + description_ + ": schema version " +
-                           std::to_string(version) + " is newer than this solocron (" +
-                           std::to_string(latest) + ")");
+                       "postgres " + description_ + ": schema version " + std::to_string(version) +
+                           " is newer than this solocron (" + std::to_string(latest) + ")");
     }
     for (auto v = version; v < latest; ++v) conn_.exec(kMigrations[static_cast<std::size_t>(v)]);
     if (version != latest) {

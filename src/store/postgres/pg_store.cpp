@@ -1,5 +1,7 @@
 #include "store/postgres/pg_store.hpp"
 
+#include <algorithm>
+
 #include "store/state_names.hpp"
 
 namespace solocron::detail {
@@ -80,23 +82,32 @@ StoreTime PostgresStore::now() {
 RegisterResult PostgresStore::register_node(std::string_view node_id, milliseconds ttl) {
   std::lock_guard lock(mutex_);
   // One statement: take the id if free or expired (xmax <> 0 tells an update of an expired
-  // row from a fresh insert); otherwise the second branch reports the live holder, read from
-  // the same snapshot.
-  auto r = conn_.exec(
-      "WITH up AS ("
-      " INSERT INTO solocron_nodes AS n (node_id, token, registered_at, renewed_at, expires_at)"
-      " VALUES ($1, nextval('solocron_lease_token'), now(), now(),"
-      "         now() + $2::bigint * interval '1 millisecond')"
-      " ON CONFLICT (node_id) DO UPDATE SET token = EXCLUDED.token,"
-      "   registered_at = EXCLUDED.registered_at, renewed_at = EXCLUDED.renewed_at,"
-      "   expires_at = EXCLUDED.expires_at"
-      " WHERE n.expires_at <= now()"
-      " RETURNING n.*, n.xmax <> 0 AS took_over)"
-      " SELECT true, " LEASE_COLUMNS ", took_over, solocron_ms(now()) FROM up"
-      " UNION ALL"
-      " SELECT false, " LEASE_COLUMNS ", false, solocron_ms(now()) FROM solocron_nodes"
-      " WHERE node_id = $1 AND NOT EXISTS (SELECT 1 FROM up)",
-      PgParams().add(std::string(node_id)).add(ttl.count()));
+  // row from a fresh insert); otherwise the second branch reports the live holder. A
+  // concurrent registration of the same id that commits while this statement waits on it is
+  // seen by ON CONFLICT but not by the second branch's snapshot, which then returns nothing:
+  // the statement runs again, with a snapshot that sees the winner.
+  std::optional<PgResult> res;
+  for (int attempt = 0; attempt < 5 && (!res || res->rows() == 0); ++attempt) {
+    res.emplace(
+        conn_.exec_prepared(
+            "solocron_register",
+            "WITH up AS ("
+            " INSERT INTO solocron_nodes AS n (node_id, token, registered_at, renewed_at,"
+            "  expires_at)"
+            " VALUES ($1, nextval('solocron_lease_token'), now(), now(),"
+            "         now() + $2::bigint * interval '1 millisecond')"
+            " ON CONFLICT (node_id) DO UPDATE SET token = EXCLUDED.token,"
+            "   registered_at = EXCLUDED.registered_at, renewed_at = EXCLUDED.renewed_at,"
+            "   expires_at = EXCLUDED.expires_at"
+            " WHERE n.expires_at <= now()"
+            " RETURNING n.*, n.xmax <> 0 AS took_over)"
+            " SELECT true, " LEASE_COLUMNS ", took_over, solocron_ms(now()) FROM up"
+            " UNION ALL"
+            " SELECT false, " LEASE_COLUMNS ", false, solocron_ms(now()) FROM solocron_nodes"
+            " WHERE node_id = $1 AND NOT EXISTS (SELECT 1 FROM up)",
+            PgParams().add(std::string(node_id)).add(ttl.count())));
+  }
+  const PgResult& r = *res;
   if (r.rows() != 1) {
     throw StoreError(StoreError::Kind::internal, "postgres: register_node returned no row");
   }
@@ -120,11 +131,11 @@ std::optional<NodeLease> PostgresStore::renew_node(std::string_view node_id, std
                                                    milliseconds ttl) {
   std::lock_guard lock(mutex_);
   auto r = conn_.exec_prepared("solocron_renew",
-      "UPDATE solocron_nodes SET renewed_at = now(),"
-      " expires_at = now() + $3::bigint * interval '1 millisecond'"
-      " WHERE node_id = $1 AND token = $2 AND expires_at > now()"
-      " RETURNING " LEASE_COLUMNS ", solocron_ms(now())",
-      PgParams().add(std::string(node_id)).add(token).add(ttl.count()));
+                               "UPDATE solocron_nodes SET renewed_at = now(),"
+                               " expires_at = now() + $3::bigint * interval '1 millisecond'"
+                               " WHERE node_id = $1 AND token = $2 AND expires_at > now()"
+                               " RETURNING " LEASE_COLUMNS ", solocron_ms(now())",
+                               PgParams().add(std::string(node_id)).add(token).add(ttl.count()));
   if (r.rows() == 0) return std::nullopt;
   return read_lease(r, 0, r.integer(0, 5));
 }
@@ -137,7 +148,8 @@ void PostgresStore::release_node(std::string_view node_id, std::int64_t token) {
 
 std::vector<NodeLease> PostgresStore::nodes() {
   std::lock_guard lock(mutex_);
-  auto r = conn_.exec("SELECT " LEASE_COLUMNS ", solocron_ms(now()) FROM solocron_nodes"
+  auto r = conn_.exec("SELECT " LEASE_COLUMNS
+                      ", solocron_ms(now()) FROM solocron_nodes"
                       " ORDER BY node_id");
   std::vector<NodeLease> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(read_lease(r, i, r.integer(i, 5)));
@@ -166,10 +178,19 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   for (auto* a : {&idx, &job, &node_key, &at, &fence, &state, &exit_code, &signal, &tail}) {
     p.add(a->str());
   }
+  const bool only_running = std::all_of(updates.begin(), updates.end(),
+                                        [](const auto& u) { return u.state == RunState::running; });
+  p.add(only_running ? "t" : "f");
   std::lock_guard lock(mutex_);
   auto r = retrying([&] {
-    return conn_.exec_prepared("solocron_update",
-        "UPDATE solocron_runs r SET state = u.state,"
+    return conn_.exec_prepared(
+        "solocron_update",
+        // A batch that only marks runs `running` commits without waiting for the WAL flush:
+        // lost in a server crash, those runs stay `claimed`, which every reader treats alike
+        // (active, same fence). Claims and final states are always durable.
+        "WITH durability AS (SELECT set_config('synchronous_commit', CASE WHEN $10::bool"
+        "  THEN 'off' ELSE current_setting('synchronous_commit') END, true))"
+        " UPDATE solocron_runs r SET state = u.state,"
         " started_at = CASE WHEN u.state = 'running' THEN now() ELSE r.started_at END,"
         " finished_at = CASE WHEN u.terminal THEN now() ELSE r.finished_at END,"
         " exit_code = CASE WHEN u.terminal THEN u.exit_code ELSE r.exit_code END,"
@@ -178,7 +199,7 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
         " FROM (SELECT x.*, x.state NOT IN ('claimed', 'running') AS terminal FROM unnest("
         "  $1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],"
         "  $7::int[], $8::int[], $9::text[])"
-        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail)) u"
+        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail)) u, durability"
         " WHERE r.job = u.job AND r.node_key = u.node_key"
         " AND r.scheduled_at = to_timestamp(u.at) AND r.fence = u.fence"
         " AND r.state IN ('claimed', 'running')"
@@ -241,16 +262,22 @@ std::optional<RunRecord> PostgresStore::reclaim_lost(const OccurrenceKey& key,
 
 std::vector<RunRecord> PostgresStore::history(const HistoryQuery& query) {
   PgParams p;
-  if (query.job && !query.job->empty()) p.add(*query.job); else p.add_null();
-  if (query.since) p.add(secs(*query.since)); else p.add_null();
+  if (query.job && !query.job->empty())
+    p.add(*query.job);
+  else
+    p.add_null();
+  if (query.since)
+    p.add(secs(*query.since));
+  else
+    p.add_null();
   p.add(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
   std::lock_guard lock(mutex_);
-  return read_runs(conn_.exec(
-      "SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
-      " WHERE ($1::text IS NULL OR job = $1)"
-      " AND ($2::bigint IS NULL OR scheduled_at >= to_timestamp($2::bigint))"
-      " ORDER BY scheduled_at DESC, job, node_key LIMIT $3",
-      p));
+  return read_runs(
+      conn_.exec("SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
+                 " WHERE ($1::text IS NULL OR job = $1)"
+                 " AND ($2::bigint IS NULL OR scheduled_at >= to_timestamp($2::bigint))"
+                 " ORDER BY scheduled_at DESC, job, node_key LIMIT $3",
+                 p));
 }
 
 std::optional<sys_seconds> PostgresStore::last_scheduled(std::string_view job) {
@@ -276,7 +303,10 @@ void PostgresStore::prune(std::string_view job, std::size_t keep_last,
   PgParams p;
   p.add(std::string(job));
   p.add(static_cast<std::int64_t>(std::min<std::size_t>(keep_last, INT64_MAX)));
-  if (max_age) p.add(max_age->count()); else p.add_null();
+  if (max_age)
+    p.add(max_age->count());
+  else
+    p.add_null();
   std::lock_guard lock(mutex_);
   // Active records carry the fence that guards their holder's writes: never pruned.
   retrying([&] {

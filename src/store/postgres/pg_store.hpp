@@ -69,9 +69,9 @@ class PostgresStore final : public Store {
 std::unique_ptr<Store> open_postgres_store(const std::string& url);
 
 // Columns of a run, in the order read_run() expects.
-#define SOLOCRON_PG_RUN_COLUMNS                                                                 \
-  "job, node_key, extract(epoch from scheduled_at)::bigint, state, node, fence, attempt, "      \
-  "solocron_ms(claimed_at), solocron_ms(started_at), solocron_ms(finished_at), exit_code, "     \
+#define SOLOCRON_PG_RUN_COLUMNS                                                             \
+  "job, node_key, extract(epoch from scheduled_at)::bigint, state, node, fence, attempt, "  \
+  "solocron_ms(claimed_at), solocron_ms(started_at), solocron_ms(finished_at), exit_code, " \
   "signal, output_tail"
 RunRecord read_pg_run(const PgResult& r, int row, int first_col = 0);
 StoreTime pg_store_time(std::int64_t ms);

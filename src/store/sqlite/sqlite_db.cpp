@@ -2,11 +2,15 @@
 
 #include <thread>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 namespace solocron::detail {
 
 void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
-  std::string message = "sqlite: " + std::string(what) + ": " +
-                        (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  std::string message =
+      "sqlite: " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -77,6 +81,15 @@ SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeo
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
+    // A directory that is missing or not writable is a configuration error: waiting will not
+    // fix it, so the node should stop and say so instead of retrying forever.
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    if (dir.empty()) dir = ".";
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      throw StoreError(StoreError::Kind::invalid, "sqlite: cannot open \"" + path + "\": " + msg +
+                                                      " (directory \"" + dir +
+                                                      "\" is missing or not writable)");
+    }
     throw StoreError(StoreError::Kind::unavailable, "sqlite: cannot open \"" + path + "\": " + msg);
   }
   sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));

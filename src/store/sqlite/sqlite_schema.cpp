@@ -68,7 +68,9 @@ void SqliteStore::migrate() {
   for (auto v = version; v < latest; ++v) db().exec(kMigrations[static_cast<std::size_t>(v)]);
   if (version != latest) {
     db().exec("DELETE FROM solocron_schema_version");
-    db().statement("INSERT INTO solocron_schema_version (version) VALUES (?1)").bind(1, latest).run();
+    db().statement("INSERT INTO solocron_schema_version (version) VALUES (?1)")
+        .bind(1, latest)
+        .run();
   }
   tx.commit();
 }

@@ -1,5 +1,10 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
+
 #include "store/state_names.hpp"
 
 namespace solocron::detail {
@@ -10,8 +15,8 @@ using std::chrono::sys_seconds;
 
 namespace {
 
-#define RUN_COLUMNS                                                                        \
-  "job, node_key, scheduled_at, state, node, fence, attempt, claimed_at, started_at, "     \
+#define RUN_COLUMNS                                                                    \
+  "job, node_key, scheduled_at, state, node, fence, attempt, claimed_at, started_at, " \
   "finished_at, exit_code, signal, output_tail"
 
 std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
@@ -65,11 +70,21 @@ SqliteDb& SqliteStore::db() {
   return *db_;
 }
 
+// The store's clock of a one-host store is the kernel's clock. It is read with the system call
+// itself rather than through libc, so that a process-level time shift (libfaketime, a test
+// harness's LD_PRELOAD) on one node cannot move the clock the other nodes are judged by.
+static std::int64_t kernel_realtime_ms() {
+  timespec ts{};
+  if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != 0) {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
+}
+
 std::int64_t SqliteStore::now_ms() const {
-  StoreTime t = now_source_ ? now_source_()
-                            : std::chrono::time_point_cast<milliseconds>(
-                                  std::chrono::system_clock::now());
-  return t.time_since_epoch().count();
+  return now_source_ ? now_source_().time_since_epoch().count() : kernel_realtime_ms();
 }
 
 StoreTime SqliteStore::now() { return store_time(now_ms()); }
@@ -104,8 +119,8 @@ RegisterResult SqliteStore::register_node(std::string_view node_id, milliseconds
       result.took_over_expired = true;
     }
   }
-  NodeLease lease{std::string(node_id), next_counter("lease_token"), store_time(now),
-                  store_time(now), store_time(now + ttl.count()), true};
+  NodeLease lease{std::string(node_id), next_counter("lease_token"),   store_time(now),
+                  store_time(now),      store_time(now + ttl.count()), true};
   db().statement(
           "INSERT INTO solocron_nodes (node_id, token, registered_at, renewed_at, expires_at) "
           "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (node_id) DO UPDATE SET token = ?2, "
@@ -323,10 +338,10 @@ std::optional<RunRecord> SqliteStore::reclaim_lost(const OccurrenceKey& key,
 
 std::vector<RunRecord> SqliteStore::history(const HistoryQuery& query) {
   std::lock_guard lock(mutex_);
-  auto q = db().statement(
-      "SELECT " RUN_COLUMNS " FROM solocron_runs "
-      "WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR scheduled_at >= ?2) "
-      "ORDER BY scheduled_at DESC, job, node_key LIMIT ?3");
+  auto q = db().statement("SELECT " RUN_COLUMNS
+                          " FROM solocron_runs "
+                          "WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR scheduled_at >= ?2) "
+                          "ORDER BY scheduled_at DESC, job, node_key LIMIT ?3");
   if (query.job && !query.job->empty()) q.bind(1, *query.job);
   if (query.since) q.bind(2, secs(*query.since));
   q.bind(3, static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
@@ -345,7 +360,8 @@ std::optional<sys_seconds> SqliteStore::last_scheduled(std::string_view job) {
 
 std::vector<RunRecord> SqliteStore::active_runs(std::string_view node_id) {
   std::lock_guard lock(mutex_);
-  auto q = db().statement("SELECT " RUN_COLUMNS " FROM solocron_runs "
+  auto q = db().statement("SELECT " RUN_COLUMNS
+                          " FROM solocron_runs "
                           "WHERE node = ?1 AND state IN ('claimed', 'running') "
                           "ORDER BY scheduled_at, job, node_key");
   q.bind(1, node_id);
@@ -375,8 +391,9 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& url) {
   if (rest.starts_with("//")) {
     rest.remove_prefix(2);
     if (!rest.starts_with('/')) {
-      throw StoreError(StoreError::Kind::invalid,
-                       "store \"" + url + "\": expected sqlite:///absolute/path or sqlite:relative/path");
+      throw StoreError(
+          StoreError::Kind::invalid,
+          "store \"" + url + "\": expected sqlite:///absolute/path or sqlite:relative/path");
     }
   }
   if (rest.empty() || rest.ends_with('/')) {

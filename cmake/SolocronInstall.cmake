@@ -1,0 +1,60 @@
+# Install rules and the CMake package: `find_package(solocron)` then link `solocron::solocron`.
+#
+# Every static component library registered by solocron_component() is exported under the
+# solocron:: namespace, because solocron::solocron is only an INTERFACE target over them: an
+# installed solocron::solocron that named a component missing from the export would not link.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(SOLOCRON_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/solocron CACHE STRING
+    "Where solocronConfig.cmake is installed, relative to the prefix")
+
+get_property(solocron_components GLOBAL PROPERTY SOLOCRON_COMPONENTS)
+set(solocron_exported solocron ${solocron_components})
+
+foreach(target ${solocron_exported})
+  # The public headers use C++20 (sys_seconds, designated initialisers), so consumers must
+  # compile with it; inside this tree CMAKE_CXX_STANDARD already does that.
+  set_property(TARGET ${target} APPEND PROPERTY INTERFACE_COMPILE_FEATURES cxx_std_20)
+  # Instrumented static libraries need the sanitizer runtime at the consumer's link.
+  if(SOLOCRON_SANITIZE)
+    set_property(TARGET ${target} APPEND PROPERTY INTERFACE_LINK_OPTIONS
+                 $<INSTALL_INTERFACE:-fsanitize=address,undefined>)
+  endif()
+  if(SOLOCRON_TSAN)
+    set_property(TARGET ${target} APPEND PROPERTY INTERFACE_LINK_OPTIONS
+                 $<INSTALL_INTERFACE:-fsanitize=thread>)
+  endif()
+endforeach()
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/solocron
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        COMPONENT solocron_development
+        FILES_MATCHING PATTERN "*.hpp")
+
+install(TARGETS ${solocron_exported}
+        EXPORT solocronTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT solocron_development
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT solocron_development
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+
+install(TARGETS solocron_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT solocron_runtime)
+
+install(EXPORT solocronTargets
+        NAMESPACE solocron::
+        FILE solocronTargets.cmake
+        DESTINATION ${SOLOCRON_INSTALL_CMAKEDIR}
+        COMPONENT solocron_development)
+
+configure_package_config_file(
+  ${PROJECT_SOURCE_DIR}/cmake/solocronConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/solocronConfig.cmake
+  INSTALL_DESTINATION ${SOLOCRON_INSTALL_CMAKEDIR})
+# 0.x: a minor release may change the API, so only the same minor version is compatible.
+write_basic_package_version_file(
+  ${PROJECT_BINARY_DIR}/solocronConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/solocronConfig.cmake
+              ${PROJECT_BINARY_DIR}/solocronConfigVersion.cmake
+        DESTINATION ${SOLOCRON_INSTALL_CMAKEDIR}
+        COMPONENT solocron_development)
