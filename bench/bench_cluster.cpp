@@ -59,6 +59,7 @@ struct Options {
   int steady_seconds = 10;
   bool burst = true;
   bool steady = true;
+  bool startup = true;
 };
 
 // --- stores: a temp sqlite file, or a fresh database on a PostgreSQL server ---
@@ -394,6 +395,48 @@ void run_steady(const std::string& kind, const Options& o, TempDir& temp) {
               err.empty() ? "" : ("  CHECK FAILED: " + err).c_str());
 }
 
+// --- startup: how long one node's first heartbeat (registration, then catch-up over every
+// job, on the lease thread) takes with N jobs. Run twice on one store: on an empty history,
+// and again (a restart) once every job has a record.
+
+void run_startup(const std::string& kind, const Options& o, TempDir& temp) {
+  std::printf("\n== startup: %s, one node, %d jobs ==\n", kind.c_str(), o.jobs);
+  const std::string url = fresh_store_url(kind, temp, 200);
+  Recorder rec;
+  const auto instant = std::chrono::ceil<std::chrono::seconds>(Clock::now()) + 4s;
+  const Schedule once = parse_or_die(expression_at(instant));
+  for (const char* pass : {"empty history", "restart, every job has a record"}) {
+    auto store = open_store(url);
+    store->migrate();
+    NodeSettings s;
+    s.node_id = "n1";
+    Scheduler node(s, *store);
+    for (int j = 0; j < o.jobs; ++j) {
+      JobSpec spec;
+      spec.name = "job-" + std::to_string(j);
+      spec.schedule = once;
+      spec.action = recording_callable(rec, j, 0);
+      if (auto r = node.add(std::move(spec)); !r) throw std::runtime_error(r.error());
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    node.start();
+    const bool idle = node.wait_idle(std::chrono::seconds(120));
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const Statistics st = node.statistics();
+    std::printf("  %s: start() to idle (lease registered, catch-up done) %.2f s%s; lease_lost %llu\n",
+                pass, took, idle ? "" : " (timed out)", (unsigned long long)st.lease_lost);
+    // Let the one-off instant pass so that every job has a record for the restart pass.
+    std::this_thread::sleep_until(Clock::time_point(instant) + 2s);
+    node.wait_idle(std::chrono::seconds(120));
+    node.shutdown(5s);
+    std::lock_guard g(rec.mu);
+    if (rec.records.size() != static_cast<std::size_t>(o.jobs)) {
+      std::printf("    (the jobs ran %zu times, not %d: the restart pass is not meaningful)\n",
+                  rec.records.size(), o.jobs);
+    }
+  }
+}
+
 Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -417,6 +460,8 @@ Options parse_options(int argc, char** argv) {
       o.burst = false;
     } else if (a == "--no-steady") {
       o.steady = false;
+    } else if (a == "--no-startup") {
+      o.startup = false;
     } else {
       throw std::runtime_error("unknown argument '" + a + "' (see the comment at the top of bench/bench_cluster.cpp)");
     }
@@ -434,6 +479,7 @@ int main(int argc, char** argv) {
       if (kind != "sqlite" && kind != "postgres") throw std::runtime_error("unknown store " + kind);
       if (o.burst) run_burst(kind, o, temp);
       if (o.steady) run_steady(kind, o, temp);
+      if (o.startup) run_startup(kind, o, temp);
     }
     std::fflush(stdout);
     return 0;

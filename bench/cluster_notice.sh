@@ -7,8 +7,10 @@
 # `solocron history --json` are polled every 100 ms, and the script reports
 #   (a) the time from the kill until its lease shows live=false,
 #   (b) the time from the kill until its occurrence is recorded `lost`.
-# Each repeat uses a fresh cluster and store. Timings are those of the first poll (its start)
-# that shows the change, so they are late by at most one poll (100 ms plus one CLI call).
+# Each repeat uses a fresh cluster and store. A timing is the start of the first query that
+# shows the change; one poll round is 100 ms plus two CLI calls (~170 ms in all here), so a
+# timing is late by up to one round, and (b) can read a little below (a) when the lease
+# expired between the two queries of one round.
 #
 #   bench/cluster_notice.sh [REPEATS]        default 5; heartbeat 1s/node_ttl 5s, then 500ms/3s
 #   SOLOCRON_BIN=path/to/solocron bench/cluster_notice.sh
@@ -85,6 +87,9 @@ one_run() {  # HEARTBEAT NODE_TTL INDEX
   write_config "$cfg" "$store" "$1" "$2"
   declare -A pid_of
   for i in 1 2 3; do
+    # A random gap, so that the nodes' heartbeats are not in phase (as in a real cluster):
+    # how soon a survivor marks the run lost after the lease expired depends on it.
+    (( i > 1 )) && sleep "0.$(printf %03d $((RANDOM % 1000)))"
     "$bin" run --config "$cfg" --node-id "n$i" >"$dir/n$i.log" 2>&1 &
     pid_of[n$i]=$!
     node_pids+=("$!")
@@ -108,6 +113,7 @@ one_run() {  # HEARTBEAT NODE_TTL INDEX
           jq -r --arg n "$victim" '.[] | select(.node == $n) | .live') == false ]]; then
       live_ms=$(( t - t0 ))
     fi
+    t=$(now_ms)
     if [[ -z $lost_ms ]] && [[ $("$bin" history long --json --limit 20 --store "$store" |
           jq -r --arg at "$at" '.[] | select(.scheduled_at == $at) | .state') == lost ]]; then
       lost_ms=$(( t - t0 ))
