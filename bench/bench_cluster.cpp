@@ -17,6 +17,7 @@
 //
 //   build/bin/bench_cluster [--store sqlite|postgres|both] [--rounds R] [--jobs N]
 //                           [--steady-jobs M] [--steady-seconds S] [--no-burst] [--no-steady]
+//                           [--no-startup] [--profile]
 // PostgreSQL: SOLOCRON_BENCH_PG=postgres://... (a database solocron_cluster_bench is created
 // and dropped there), otherwise a throwaway server from scripts/pg-server.sh, stopped at exit.
 #include <libpq-fe.h>
@@ -60,6 +61,7 @@ struct Options {
   bool burst = true;
   bool steady = true;
   bool startup = true;
+  bool profile = false;  // store calls per node after each burst round (always for steady)
 };
 
 // --- stores: a temp sqlite file, or a fresh database on a PostgreSQL server ---
@@ -183,19 +185,142 @@ Schedule parse_or_die(const std::string& text) {
   return *s;
 }
 
+// A node's store connection with a stopwatch: each call's time (including the wait for the
+// backend's connection mutex) is kept per method, and the start of every lease renewal, so
+// that a lost lease can be traced to the heartbeat's calls.
+class TimedStore final : public Store {
+ public:
+  explicit TimedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  struct Calls {
+    std::size_t count = 0;
+    std::vector<double> ms;  // per call
+  };
+  std::map<std::string, Calls> calls() const {
+    std::lock_guard g(mu_);
+    return calls_;
+  }
+  std::vector<Clock::time_point> renewals() const {
+    std::lock_guard g(mu_);
+    return renewals_;
+  }
+
+  void migrate() override { timed("migrate", [&] { inner_->migrate(); }); }
+  StoreTime now() override { return timed("now", [&] { return inner_->now(); }); }
+  std::string describe() const override { return inner_->describe(); }
+  RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl) override {
+    return timed("register_node", [&] { return inner_->register_node(id, ttl); });
+  }
+  std::optional<NodeLease> renew_node(std::string_view id, std::int64_t token,
+                                      std::chrono::milliseconds ttl) override {
+    {
+      std::lock_guard g(mu_);
+      renewals_.push_back(Clock::now());
+    }
+    return timed("renew_node", [&] { return inner_->renew_node(id, token, ttl); });
+  }
+  void release_node(std::string_view id, std::int64_t token) override {
+    timed("release_node", [&] { inner_->release_node(id, token); });
+  }
+  std::vector<NodeLease> nodes() override { return timed("nodes", [&] { return inner_->nodes(); }); }
+  std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
+    return timed("claim", [&] { return inner_->claim(r); });
+  }
+  std::vector<bool> update(std::span<const StateUpdate> u) override {
+    return timed("update", [&] { return inner_->update(u); });
+  }
+  void record_missed(std::span<const OccurrenceKey> k) override {
+    timed("record_missed", [&] { inner_->record_missed(k); });
+  }
+  std::vector<RunRecord> mark_lost() override { return timed("mark_lost", [&] { return inner_->mark_lost(); }); }
+  std::optional<RunRecord> reclaim_lost(const OccurrenceKey& k, std::string_view id) override {
+    return timed("reclaim_lost", [&] { return inner_->reclaim_lost(k, id); });
+  }
+  std::vector<RunRecord> history(const HistoryQuery& q) override {
+    return timed("history", [&] { return inner_->history(q); });
+  }
+  std::optional<sys_seconds> last_scheduled(std::string_view job) override {
+    return timed("last_scheduled", [&] { return inner_->last_scheduled(job); });
+  }
+  std::vector<RunRecord> active_runs(std::string_view id) override {
+    return timed("active_runs", [&] { return inner_->active_runs(id); });
+  }
+  void prune(std::string_view job, std::size_t keep, std::optional<std::chrono::seconds> age) override {
+    timed("prune", [&] { inner_->prune(job, keep, age); });
+  }
+
+ private:
+  template <class F>
+  auto timed(const char* name, F&& f) -> decltype(f()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    struct Done {
+      TimedStore* self;
+      const char* name;
+      std::chrono::steady_clock::time_point t0;
+      ~Done() {
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::lock_guard g(self->mu_);
+        Calls& c = self->calls_[name];
+        ++c.count;
+        c.ms.push_back(ms);
+      }
+    } done{this, name, t0};
+    return f();
+  }
+
+  std::unique_ptr<Store> inner_;
+  mutable std::mutex mu_;
+  std::map<std::string, Calls> calls_;
+  std::vector<Clock::time_point> renewals_;
+};
+
+// Prints node-level trouble (lease lost, store errors, ...) as it happens, with the time.
+class TroubleLog : public SchedulerObserver {
+ public:
+  void on_event(const RunEvent& e) override {
+    switch (e.kind) {
+      case RunEventKind::lease_lost:
+      case RunEventKind::lease_acquired:
+      case RunEventKind::lease_waiting:
+      case RunEventKind::store_error:
+      case RunEventKind::stale_write:
+      case RunEventKind::fatal:
+      case RunEventKind::clock_skew:
+      case RunEventKind::catch_up:
+        break;
+      default:
+        return;
+    }
+    const auto now = std::chrono::floor<std::chrono::milliseconds>(Clock::now());
+    const auto ms = (now - std::chrono::floor<std::chrono::seconds>(now)).count();
+    std::lock_guard g(mu_);
+    // Stale writes come by the thousand once a lease is lost: print the first few only.
+    if (++printed_[e.kind == RunEventKind::stale_write] > (e.kind == RunEventKind::stale_write ? 3 : 40)) return;
+    std::printf("    [%s.%03d] %s %s: %s\n",
+                format_rfc3339(std::chrono::floor<std::chrono::seconds>(now), "UTC", true).c_str(),
+                int(ms), e.node.c_str(), std::string(to_string(e.kind)).c_str(), e.message.c_str());
+  }
+
+ private:
+  std::mutex mu_;
+  int printed_[2] = {0, 0};
+};
+
 // --- the cluster ---
 
 struct Cluster {
-  std::vector<std::unique_ptr<Store>> stores;
+  std::vector<std::unique_ptr<TimedStore>> stores;
   std::vector<std::unique_ptr<Scheduler>> nodes;
+  TroubleLog trouble;
 
   explicit Cluster(const std::string& url) {
     for (int n = 0; n < kNodes; ++n) {
-      stores.push_back(open_store(url));
+      stores.push_back(std::make_unique<TimedStore>(open_store(url)));
       stores.back()->migrate();
       NodeSettings s;
       s.node_id = "n" + std::to_string(n + 1);
       nodes.push_back(std::make_unique<Scheduler>(s, *stores.back()));
+      nodes.back()->set_observer(&trouble);
     }
   }
   ~Cluster() { stop(); }
@@ -279,15 +404,20 @@ std::string check_once(const std::vector<Record>& recs, Store& store, int jobs, 
   for (auto& [k, n] : runs) dup += n > 1;
   HistoryQuery q;
   q.since = from;
-  q.limit = expected * 3 + 100;
+  q.limit = 10'000'000;  // newest first: everything after `to` comes first
   std::set<std::pair<std::string, sys_seconds>> ok;
+  std::map<std::string, std::size_t> states;  // of the window's records
   for (const RunRecord& r : store.history(q)) {
-    if (r.key.scheduled_at < to && r.state == RunState::succeeded) ok.emplace(r.key.job, r.key.scheduled_at);
+    if (r.key.scheduled_at >= to) continue;
+    ++states[std::string(to_string(r.state))];
+    if (r.state == RunState::succeeded) ok.emplace(r.key.job, r.key.scheduled_at);
   }
+  std::string state_text;
+  for (const auto& [name, n] : states) state_text += " " + name + " " + std::to_string(n);
   *late = {percentile(lateness, 0.5), percentile(lateness, 0.99), percentile(lateness, 1.0)};
   if (runs.size() == expected && dup == 0 && ok.size() == expected) return "";
   return "ran " + std::to_string(runs.size()) + " of " + std::to_string(expected) + ", " +
-         std::to_string(dup) + " twice, " + std::to_string(ok.size()) + " succeeded in history";
+         std::to_string(dup) + " twice; history:" + state_text;
 }
 
 void print_counters(const Statistics& t) {
@@ -300,6 +430,25 @@ void print_counters(const Statistics& t) {
               (unsigned long long)t.store_errors, (unsigned long long)t.lease_lost);
 }
 
+// Per node: store calls by method (count, p50/p99/max ms, including the wait for the
+// connection) and the longest gap between two lease renewals (node_ttl is 5 s).
+void print_store_calls(const Cluster& c, Clock::time_point from) {
+  for (std::size_t n = 0; n < c.stores.size(); ++n) {
+    std::printf("    %s store calls:", c.nodes[n]->node_id().c_str());
+    for (const auto& [name, calls] : c.stores[n]->calls()) {
+      if (name == "migrate" || name == "history") continue;
+      std::printf(" %s %zu (%.1f/%.1f/%.0f ms)", name.c_str(), calls.count,
+                  percentile(calls.ms, 0.5), percentile(calls.ms, 0.99), percentile(calls.ms, 1.0));
+    }
+    double gap = 0;
+    const auto r = c.stores[n]->renewals();
+    for (std::size_t i = 1; i < r.size(); ++i) {
+      if (r[i] >= from) gap = std::max(gap, std::chrono::duration<double>(r[i] - r[i - 1]).count());
+    }
+    std::printf("; longest gap between renewals %.2f s\n", gap);
+  }
+}
+
 // --- burst: N jobs due at the same second ---
 
 struct BurstResult {
@@ -309,7 +458,7 @@ struct BurstResult {
   bool ok = false;
 };
 
-BurstResult burst_round(const std::string& url, int jobs) {
+BurstResult burst_round(const std::string& url, int jobs, bool profile) {
   Cluster c(url);
   Recorder rec;
   rec.records.reserve(static_cast<std::size_t>(jobs));
@@ -344,6 +493,7 @@ BurstResult burst_round(const std::string& url, int jobs) {
   const std::string err =
       check_once(rec.records, *c.stores[0], jobs, instant, instant + 1s, &res.late);
   print_counters(c.total());
+  if (profile) print_store_calls(c, Clock::time_point(instant));
   if (!err.empty()) std::printf("    CHECK FAILED: %s\n", err.c_str());
   res.ok = err.empty();
   return res;
@@ -354,7 +504,7 @@ void run_burst(const std::string& kind, const Options& o, TempDir& temp) {
               o.jobs);
   std::vector<double> claimed, recorded, rate, p50, p99, mx;
   for (int r = 0; r < o.rounds; ++r) {
-    const BurstResult b = burst_round(fresh_store_url(kind, temp, r), o.jobs);
+    const BurstResult b = burst_round(fresh_store_url(kind, temp, r), o.jobs, o.profile);
     std::printf("  round %d: all claimed %.3f s, all recorded %.3f s -> %.0f occurrences/s;"
                 " lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms; won per node %llu/%llu/%llu%s\n",
                 r + 1, b.claimed_s, b.recorded_s, b.rate, b.late.p50, b.late.p99, b.late.max,
@@ -385,11 +535,25 @@ void run_steady(const std::string& kind, const Options& o, TempDir& temp) {
   // Skip the first seconds: jobs were being added while they already fired.
   const auto from = std::chrono::ceil<std::chrono::seconds>(Clock::now()) + 2s;
   const auto to = from + std::chrono::seconds(o.steady_seconds);
-  std::this_thread::sleep_until(Clock::time_point(to) + 2s);
+  // Wait until every occurrence of the window has run (or 60 s), then a little for the last
+  // `succeeded` writes.
+  std::this_thread::sleep_until(Clock::time_point(to) + 1s);
+  const auto expected = static_cast<std::size_t>(o.steady_jobs) * std::size_t(o.steady_seconds);
+  for (const auto give_up = Clock::now() + 60s; Clock::now() < give_up;) {
+    std::size_t n = 0;
+    {
+      std::lock_guard g(rec.mu);
+      for (const Record& r : rec.records) n += r.at >= from && r.at < to;
+    }
+    if (n >= expected) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  std::this_thread::sleep_for(1s);
   c.stop();  // graceful: runs in progress finish and are recorded
   Lateness late;
   const std::string err = check_once(rec.records, *c.stores[0], o.steady_jobs, from, to, &late);
   print_counters(c.total());
+  print_store_calls(c, Clock::time_point(from));
   std::printf("  %d occurrences in the window: lateness p50 %.1f ms, p99 %.1f ms, max %.1f ms%s\n",
               o.steady_jobs * o.steady_seconds, late.p50, late.p99, late.max,
               err.empty() ? "" : ("  CHECK FAILED: " + err).c_str());
@@ -460,6 +624,8 @@ Options parse_options(int argc, char** argv) {
       o.burst = false;
     } else if (a == "--no-steady") {
       o.steady = false;
+    } else if (a == "--profile") {
+      o.profile = true;
     } else if (a == "--no-startup") {
       o.startup = false;
     } else {
