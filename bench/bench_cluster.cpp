@@ -17,7 +17,7 @@
 //
 //   build/bin/bench_cluster [--store sqlite|postgres|both] [--rounds R] [--jobs N]
 //                           [--steady-jobs M] [--steady-seconds S] [--no-burst] [--no-steady]
-//                           [--no-startup] [--profile]
+//                           [--no-startup] [--profile] [--lease-stall]
 // PostgreSQL: SOLOCRON_BENCH_PG=postgres://... (a database solocron_cluster_bench is created
 // and dropped there), otherwise a throwaway server from scripts/pg-server.sh, stopped at exit.
 #include <libpq-fe.h>
@@ -61,7 +61,8 @@ struct Options {
   bool burst = true;
   bool steady = true;
   bool startup = true;
-  bool profile = false;  // store calls per node after each burst round (always for steady)
+  bool profile = false;
+  bool lease_stall = false;  // store calls per node after each burst round (always for steady)
 };
 
 // --- stores: a temp sqlite file, or a fresh database on a PostgreSQL server ---
@@ -240,8 +241,11 @@ class TimedStore final : public Store {
     return timed("history", [&] { return inner_->history(q); });
   }
   std::optional<sys_seconds> last_scheduled(std::string_view job) override {
+    // --lease-stall: a slow store for the catch-up pass (which runs on the lease thread).
+    std::this_thread::sleep_for(std::chrono::milliseconds(slow_last_scheduled_ms.load()));
     return timed("last_scheduled", [&] { return inner_->last_scheduled(job); });
   }
+  std::atomic<int> slow_last_scheduled_ms{0};
   std::vector<RunRecord> active_runs(std::string_view id) override {
     return timed("active_runs", [&] { return inner_->active_runs(id); });
   }
@@ -601,6 +605,42 @@ void run_startup(const std::string& kind, const Options& o, TempDir& temp) {
   }
 }
 
+// --- lease stall: does a node whose lease thread is busy keep claiming past node_ttl? ---
+// n1's catch-up pass (one last_scheduled per job, on the lease thread) is made slow: 20 jobs x
+// 500 ms = 10 s without a renewal. The contract says a node that could not renew for node_ttl
+// stops claiming; this samples n1's claims and its lease as the other nodes see it.
+
+void run_lease_stall(TempDir& temp) {
+  std::printf("\n== lease stall: sqlite, 3 nodes, 20 jobs every second, n1's catch-up 10 s ==\n");
+  Cluster c(fresh_store_url("sqlite", temp, 300));
+  c.stores[0]->slow_last_scheduled_ms = 500;
+  Recorder rec;
+  add_jobs(c, rec, 20, parse_or_die("* * * * * *"));
+  const auto t0 = Clock::now();
+  for (auto& n : c.nodes) n->start();
+  std::uint64_t won_expired = 0, won_at_expiry = 0;
+  double expired_at = -1;
+  for (int i = 0; i < 150; ++i) {
+    std::this_thread::sleep_for(100ms);
+    bool live = true;
+    for (const NodeLease& l : c.stores[1]->nodes()) {
+      if (l.node_id == "n1") live = l.live;
+    }
+    const std::uint64_t won = c.nodes[0]->statistics().claims_won;
+    if (!live && expired_at < 0) {
+      expired_at = std::chrono::duration<double>(Clock::now() - t0).count();
+      won_at_expiry = won;
+    }
+    if (!live) won_expired = won - won_at_expiry;
+  }
+  const Statistics st = c.nodes[0]->statistics();
+  std::printf("  n1 lease expired in the store %.1f s after start; n1 then won %llu more claims"
+              " (stale writes %llu, lease_lost events %llu)\n",
+              expired_at, (unsigned long long)won_expired, (unsigned long long)st.stale_writes,
+              (unsigned long long)st.lease_lost);
+  c.stores[0]->slow_last_scheduled_ms = 0;
+}
+
 Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -624,6 +664,8 @@ Options parse_options(int argc, char** argv) {
       o.burst = false;
     } else if (a == "--no-steady") {
       o.steady = false;
+    } else if (a == "--lease-stall") {
+      o.lease_stall = true;
     } else if (a == "--profile") {
       o.profile = true;
     } else if (a == "--no-startup") {
@@ -641,6 +683,10 @@ int main(int argc, char** argv) {
   try {
     const Options o = parse_options(argc, argv);
     TempDir temp;
+    if (o.lease_stall) {
+      run_lease_stall(temp);
+      return 0;
+    }
     for (const std::string& kind : o.stores) {
       if (kind != "sqlite" && kind != "postgres") throw std::runtime_error("unknown store " + kind);
       if (o.burst) run_burst(kind, o, temp);
