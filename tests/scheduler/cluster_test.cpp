@@ -206,6 +206,36 @@ TEST_F(Cluster, LeaseLossSelfFencesAndRecovers) {
   EXPECT_EQ(h[1].state, RunState::lost);  // a's lease expired while it ran
 }
 
+TEST_F(Cluster, HungStoreCallCannotKeepTheNodeClaiming) {
+  Node& a = add_node("a");
+  Gate gate;
+  std::atomic<int> stopped{0};
+  ASSERT_TRUE(a.sched->add(callable_job("long", "0 * * * * *", [&](const RunContext& c) {
+    if (gate.wait(c.stop)) return 0;
+    ++stopped;
+    return 1;
+  })));
+  a.sched->start();
+  run_for(60s, 500ms, false);
+  ASSERT_TRUE(a.rec.wait_count(RunEventKind::started, 1));
+  a.store.hang();  // the next renewal never answers
+  ASSERT_TRUE(eventually([&] {
+    store_clock.advance(100ms);
+    a.clock.advance(100ms);
+    return a.store.blocked.load() > 0;
+  }));
+  for (int i = 0; i < 60 && a.rec.count(RunEventKind::lease_lost) == 0; ++i) {
+    store_clock.advance(100ms);
+    a.clock.advance(100ms);
+    eventually([&] { return a.rec.count(RunEventKind::lease_lost) > 0; }, 20ms);
+  }
+  ASSERT_EQ(a.rec.count(RunEventKind::lease_lost), 1u);  // by the timer loop's watchdog
+  EXPECT_TRUE(eventually([&] { return stopped == 1; }));
+  EXPECT_FALSE(a.sched->ready());
+  a.store.release();
+  gate.open();
+}
+
 TEST_F(Cluster, AtLeastOnceReclaimsALostRun) {
   Node& a = add_node("a");
   Node& b = add_node("b");
