@@ -167,9 +167,10 @@ struct Scheduler::Impl {
   bool store_ok = true;
   bool skew_bad = false;
   bool claiming = false;
-  // Set on (re-)registration and after a claim failed: the next heartbeat walks every job's
-  // history so no occurrence goes unrun and unrecorded.
+  // Set on (re-)registration: the next heartbeat walks every job's history so no occurrence
+  // goes unrun and unrecorded. Occurrences whose claim failed are retried from `retry`.
   bool catch_up_pending = false;
+  std::vector<detail::Occurrence> retry;  // claims or missed records that failed
   std::vector<std::string> live_nodes;  // sorted
   std::optional<detail::SteadyTime> conflict_since;
   std::optional<StoreTime> conflict_first_renewal;
@@ -205,6 +206,7 @@ struct Scheduler::Impl {
   void claim_and_dispatch(std::vector<detail::Occurrence> occs);
   void claim_batch(std::vector<detail::Occurrence> occs);
   void record_missed(const std::vector<detail::Occurrence>& occs, const std::string& why);
+  void retry_later(std::vector<detail::Occurrence> occs);
   void start_local(std::vector<detail::Occurrence> occs);
 
   // executor.cpp

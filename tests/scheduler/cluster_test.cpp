@@ -206,6 +206,31 @@ TEST_F(Cluster, LeaseLossSelfFencesAndRecovers) {
   EXPECT_EQ(h[1].state, RunState::lost);  // a's lease expired while it ran
 }
 
+TEST_F(Cluster, ClaimFailedInAShortOutageIsCaughtUp) {
+  Node& a = add_node("a");
+  Ledger ledger;
+  JobSpec j = callable_job("m", "0 * * * * *", ledger.fn());
+  j.misfire = MisfirePolicy::run_once;
+  ASSERT_TRUE(a.sched->add(std::move(j)));
+  JobSpec k = callable_job("skip", "0 * * * * *", ledger.fn());
+  ASSERT_TRUE(a.sched->add(std::move(k)));
+  a.sched->start();
+  run_for(59500ms, 500ms);
+  a.store.down = true;  // shorter than node_ttl: no self-fencing, but the claims at :00 fail
+  run_for(2s, 500ms);
+  EXPECT_GE(a.sched->statistics().not_claimed, 2u);
+  a.store.down = false;
+  run_for(2s, 500ms);
+  const auto at = utc(2026, 1, 1, 0, 1, 0);
+  EXPECT_EQ(ledger.runs().count({"m", at}), 1u);     // run_once: run late
+  EXPECT_EQ(ledger.runs().count({"skip", at}), 0u);  // skip: recorded missed
+  const auto h = history("skip");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].state, RunState::missed);
+  EXPECT_EQ(history("m").at(0).state, RunState::succeeded);
+  EXPECT_EQ(a.sched->statistics().lease_lost, 0u);
+}
+
 TEST_F(Cluster, HungStoreCallCannotKeepTheNodeClaiming) {
   Node& a = add_node("a");
   Gate gate;
