@@ -244,12 +244,13 @@ void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
     StateUpdate u{run->key, run->fence, state, exit_code, signal, tail};
     try {
       const bool applied = store.update(std::span<const StateUpdate>(&u, 1)).at(0);
-      // A replaced or self-fenced run is expected to have lost its occurrence already.
-      if (!applied && reason != StopReason::replaced && reason != StopReason::fenced) {
+      if (!applied) {
         ++counters.stale_writes;
         RunEvent e = event(RunEventKind::stale_write, run.get());
         e.message = "state write '" + std::string(to_string(state)) + "' rejected: fence " +
                     std::to_string(run->fence) + " is no longer current";
+        if (reason == StopReason::replaced) e.message += " (the run was replaced)";
+        if (reason == StopReason::fenced) e.message += " (this node lost its lease)";
         emit(e);
       }
     } catch (const std::exception& ex) {
