@@ -141,6 +141,8 @@ void BM_FireLateness(benchmark::State& state) {
 }
 BENCHMARK(BM_FireLateness)
     ->ArgNames({"jobs", "seconds", "claimed"})
+    ->Args({1000, 0, 0})
+    ->Args({1000, 5, 0})
     ->Args({10000, 0, 0})
     ->Args({10000, 0, 1})
     ->Args({10000, 5, 0})

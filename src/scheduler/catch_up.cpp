@@ -64,7 +64,16 @@ bool Scheduler::Impl::catch_up(WallTime until) {
   }
   const sys_seconds until_s = std::chrono::floor<std::chrono::seconds>(until);
   std::size_t ran = 0, recorded = 0, not_recorded = 0;
+  // A pass over many jobs takes many store round trips: keep the lease renewed meanwhile, or
+  // the node would fence itself in the middle of catching up.
+  auto last_renew = clock.steady_now();
   for (const JobRef& j : jobs) {
+    if (clock.steady_now() - last_renew >= settings.heartbeat) {
+      renew();
+      last_renew = clock.steady_now();
+      std::lock_guard<std::mutex> g(mu);
+      if (!lease_held) return false;
+    }
     std::optional<sys_seconds> last;
     try {
       last = store.last_scheduled(j.def->name);

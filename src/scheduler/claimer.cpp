@@ -119,8 +119,8 @@ void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
   } catch (const std::exception& ex) {
     store_error("claim of " + std::to_string(requests.size()) + " occurrence(s)", ex);
     counters.not_claimed += occs.size();
-    std::lock_guard<std::mutex> g(mu);
-    catch_up_pending = true;  // recorded (or run, per misfire) once the store answers again
+    // Run or recorded (per misfire policy) once the store answers again.
+    retry_later(std::move(occs));
     return;
   }
   std::vector<RunEvent> events;
@@ -242,8 +242,8 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
     } catch (const std::exception& ex) {
       store_error("record_missed", ex);
       keys.clear();
-      std::lock_guard<std::mutex> g(mu);
-      catch_up_pending = true;
+      retry_later(occs);
+      return;
     }
   }
   constexpr std::size_t kChunk = 1000;
@@ -253,9 +253,8 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
       store.record_missed(std::span<const OccurrenceKey>(keys.data() + i, n));
     } catch (const std::exception& ex) {
       store_error("record_missed", ex);
-      std::lock_guard<std::mutex> g(mu);
-      catch_up_pending = true;
-      break;
+      retry_later(occs);
+      return;
     }
   }
   std::size_t reported = 0;
@@ -275,6 +274,19 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
   std::lock_guard<std::mutex> g(mu);
   for (const Occurrence& o : occs) {
     if (o.def->store_backed()) prune_dirty.insert(o.def->name);
+  }
+}
+
+void Scheduler::Impl::retry_later(std::vector<Occurrence> occs) {
+  constexpr std::size_t kMaxRetained = 10000;
+  std::lock_guard<std::mutex> g(mu);
+  for (Occurrence& o : occs) {
+    if (retry.size() >= kMaxRetained) {
+      catch_up_pending = true;  // too many to keep: walk every job's history instead
+      break;
+    }
+    o.misfired = true;
+    retry.push_back(std::move(o));
   }
 }
 

@@ -43,11 +43,13 @@ void Scheduler::Impl::heartbeat() {
   } else {
     try_register();
   }
-  bool pending;
+  bool all;
+  std::vector<detail::Occurrence> again;
   {
     std::lock_guard<std::mutex> g(mu);
     if (!lease_held || !claiming) return;
-    pending = catch_up_pending;
+    all = catch_up_pending;
+    again.swap(retry);
   }
   try {
     check_skew();
@@ -57,7 +59,10 @@ void Scheduler::Impl::heartbeat() {
   } catch (const std::exception& ex) {
     store_error("heartbeat", ex);
   }
-  if (pending) {
+  // Occurrences whose claim or record failed go through their misfire policy now (a failure
+  // again puts them back).
+  if (!again.empty()) process_occurrences(std::move(again), clock.now());
+  if (all) {
     {
       std::lock_guard<std::mutex> g(mu);
       catch_up_pending = false;
@@ -66,8 +71,6 @@ void Scheduler::Impl::heartbeat() {
       std::lock_guard<std::mutex> g(mu);
       catch_up_pending = true;  // the store failed: again on the next heartbeat
     }
-    std::lock_guard<std::mutex> g(mu);
-    idle_cv.notify_all();
   }
   prune_some();
 }

@@ -145,7 +145,7 @@ bool Scheduler::Impl::idle_locked(bool runs_too) const {
   };
   const bool threads_up = phase == Phase::running || phase == Phase::stopping;
   return thread_idle(loop_park, threads_up && loop_thread.joinable()) &&
-         thread_idle(lease_park, threads_up && lease_thread.joinable()) && !catch_up_pending &&
+         thread_idle(lease_park, threads_up && lease_thread.joinable()) &&
          writes_in_flight == 0 && writer->idle() &&
          (runs_too ? ready.empty() && running == 0
                    : ready.empty() || running >= settings.max_concurrent_runs);

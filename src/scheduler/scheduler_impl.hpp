@@ -169,9 +169,10 @@ struct Scheduler::Impl {
   bool store_ok = true;
   bool skew_bad = false;
   bool claiming = false;
-  // Set on (re-)registration and after a claim failed: the next heartbeat walks every job's
-  // history so no occurrence goes unrun and unrecorded.
+  // Set on (re-)registration: the next heartbeat walks every job's history so no occurrence
+  // goes unrun and unrecorded. Occurrences whose claim failed are retried from `retry`.
   bool catch_up_pending = false;
+  std::vector<detail::Occurrence> retry;  // claims or missed records that failed
   std::vector<std::string> live_nodes;  // sorted
   std::optional<detail::SteadyTime> conflict_since;
   std::optional<StoreTime> conflict_first_renewal;
@@ -207,6 +208,7 @@ struct Scheduler::Impl {
   void claim_and_dispatch(std::vector<detail::Occurrence> occs);
   void claim_batch(std::vector<detail::Occurrence> occs);
   void record_missed(const std::vector<detail::Occurrence>& occs, const std::string& why);
+  void retry_later(std::vector<detail::Occurrence> occs);
   void start_local(std::vector<detail::Occurrence> occs);
 
   // executor.cpp
@@ -252,7 +254,11 @@ struct Scheduler::Impl {
 
   // executor.cpp: fenced state writes, batched by `writer`. While an outcome is being written
   // the store still shows the run active although it has left `runs`: the orphan check waits.
-  void write_state(const std::shared_ptr<detail::Run>& run, StateUpdate update);
+  // Writes `update` in the writer's next batch; emits `then` (if any) once it is written.
+  void write_state(const std::shared_ptr<detail::Run>& run, StateUpdate update,
+                   std::optional<RunEvent> then = std::nullopt);
+  void report_write(const detail::Run& run, RunState state, detail::StopReason reason,
+                    std::optional<bool> applied, const std::string& error);
   std::size_t writes_in_flight = 0;  // (mu)
   // Last member: destroyed first, while everything its callbacks touch still exists.
   std::unique_ptr<detail::StateWriter> writer;

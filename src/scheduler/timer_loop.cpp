@@ -56,6 +56,15 @@ void Scheduler::Impl::loop_main() {
     loop_park.dirty = false;
     const WallTime wall = clock.now();
     const SteadyTime steady = clock.steady_now();
+    // Watchdog: a renewal stuck in a store call (no answer, no error yet) must not keep this node
+    // claiming past node_ttl on its own clock; the lease thread cannot notice while it waits.
+    if (lease_held && steady - last_renewed >= settings.node_ttl) {
+      lk.unlock();
+      self_fence("the node lease was not renewed for node_ttl (" +
+                 detail::duration_text(settings.node_ttl) + ")");
+      lk.lock();
+      continue;
+    }
     // What the wall clock should read if nobody stepped it since the last look.
     const WallTime expected = wall_prev + std::chrono::duration_cast<WallTime::duration>(steady - steady_prev);
     const auto step = wall - expected;

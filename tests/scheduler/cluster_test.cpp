@@ -206,6 +206,61 @@ TEST_F(Cluster, LeaseLossSelfFencesAndRecovers) {
   EXPECT_EQ(h[1].state, RunState::lost);  // a's lease expired while it ran
 }
 
+TEST_F(Cluster, ClaimFailedInAShortOutageIsCaughtUp) {
+  Node& a = add_node("a");
+  Ledger ledger;
+  JobSpec j = callable_job("m", "0 * * * * *", ledger.fn());
+  j.misfire = MisfirePolicy::run_once;
+  ASSERT_TRUE(a.sched->add(std::move(j)));
+  JobSpec k = callable_job("skip", "0 * * * * *", ledger.fn());
+  ASSERT_TRUE(a.sched->add(std::move(k)));
+  a.sched->start();
+  run_for(59500ms, 500ms);
+  a.store.down = true;  // shorter than node_ttl: no self-fencing, but the claims at :00 fail
+  run_for(2s, 500ms);
+  EXPECT_GE(a.sched->statistics().not_claimed, 2u);
+  a.store.down = false;
+  run_for(2s, 500ms);
+  const auto at = utc(2026, 1, 1, 0, 1, 0);
+  EXPECT_EQ(ledger.runs().count({"m", at}), 1u);     // run_once: run late
+  EXPECT_EQ(ledger.runs().count({"skip", at}), 0u);  // skip: recorded missed
+  const auto h = history("skip");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].state, RunState::missed);
+  EXPECT_EQ(history("m").at(0).state, RunState::succeeded);
+  EXPECT_EQ(a.sched->statistics().lease_lost, 0u);
+}
+
+TEST_F(Cluster, HungStoreCallCannotKeepTheNodeClaiming) {
+  Node& a = add_node("a");
+  Gate gate;
+  std::atomic<int> stopped{0};
+  ASSERT_TRUE(a.sched->add(callable_job("long", "0 * * * * *", [&](const RunContext& c) {
+    if (gate.wait(c.stop)) return 0;
+    ++stopped;
+    return 1;
+  })));
+  a.sched->start();
+  run_for(60s, 500ms, false);
+  ASSERT_TRUE(a.rec.wait_count(RunEventKind::started, 1));
+  a.store.hang();  // the next renewal never answers
+  ASSERT_TRUE(eventually([&] {
+    store_clock.advance(100ms);
+    a.clock.advance(100ms);
+    return a.store.blocked.load() > 0;
+  }));
+  for (int i = 0; i < 60 && a.rec.count(RunEventKind::lease_lost) == 0; ++i) {
+    store_clock.advance(100ms);
+    a.clock.advance(100ms);
+    eventually([&] { return a.rec.count(RunEventKind::lease_lost) > 0; }, 20ms);
+  }
+  ASSERT_EQ(a.rec.count(RunEventKind::lease_lost), 1u);  // by the timer loop's watchdog
+  EXPECT_TRUE(eventually([&] { return stopped == 1; }));
+  EXPECT_FALSE(a.sched->ready());
+  a.store.release();
+  gate.open();
+}
+
 TEST_F(Cluster, AtLeastOnceReclaimsALostRun) {
   Node& a = add_node("a");
   Node& b = add_node("b");

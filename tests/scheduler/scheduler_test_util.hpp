@@ -141,6 +141,17 @@ class CuttableStore final : public Store {
  public:
   explicit CuttableStore(Store& inner) : inner_(inner) {}
   std::atomic<bool> down{false};
+  // While set, calls block (a store that does not answer) until release(), then fail.
+  void hang() {
+    std::lock_guard<std::mutex> g(hang_mu_);
+    hanging_ = true;
+  }
+  void release() {
+    std::lock_guard<std::mutex> g(hang_mu_);
+    hanging_ = false;
+    hang_cv_.notify_all();
+  }
+  std::atomic<int> blocked{0};
 
   void migrate() override { check(); inner_.migrate(); }
   StoreTime now() override { check(); return inner_.now(); }
@@ -185,10 +196,22 @@ class CuttableStore final : public Store {
   }
 
  private:
-  void check() const {
+  void check() {
+    {
+      std::unique_lock<std::mutex> lk(hang_mu_);
+      if (hanging_) {
+        ++blocked;
+        hang_cv_.wait(lk, [&] { return !hanging_; });
+        --blocked;
+        throw StoreError(StoreError::Kind::unavailable, "store call timed out (test)");
+      }
+    }
     if (down) throw StoreError(StoreError::Kind::unavailable, "store cut off by the test");
   }
   Store& inner_;
+  std::mutex hang_mu_;
+  std::condition_variable hang_cv_;
+  bool hanging_ = false;
 };
 
 // Waits (real time, bounded) for a condition another thread makes true.
