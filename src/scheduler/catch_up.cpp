@@ -50,7 +50,6 @@ bool Scheduler::Impl::catch_up(WallTime until) {
   struct JobRef {
     std::shared_ptr<const detail::JobDef> def;
     std::uint32_t slot, incarnation;
-    std::int64_t next_fire;
   };
   std::vector<JobRef> jobs;
   {
@@ -58,7 +57,7 @@ bool Scheduler::Impl::catch_up(WallTime until) {
     for (std::uint32_t i = 0; i < slots.size(); ++i) {
       const detail::JobSlot& s = slots[i];
       if (s.def && s.def->store_backed() && !s.paused) {
-        jobs.push_back({s.def, i, slot_incarnation[i], s.next_fire});
+        jobs.push_back({s.def, i, slot_incarnation[i]});
       }
     }
   }
@@ -82,10 +81,17 @@ bool Scheduler::Impl::catch_up(WallTime until) {
       return false;
     }
     if (!last) continue;  // no history: nothing can have been missed
-    // Up to and including `until`; the timer loop handles the job's queued fire and after.
-    sys_seconds bound = until_s + std::chrono::seconds(1);
-    if (j.next_fire != detail::kNoTime) {
-      bound = std::min(bound, sys_seconds(std::chrono::seconds(j.next_fire)));
+    // Everything up to and including `until` is decided here, also what the timer loop has not
+    // reached yet (it may be behind, e.g. stuck in a store call during the outage): the misfire
+    // policy must see every missed occurrence at once, or run_once would run one per pass. The
+    // timer then skips them (last_fired).
+    const sys_seconds bound = until_s + std::chrono::seconds(1);
+    {
+      std::lock_guard<std::mutex> g(mu);
+      if (j.slot < slots.size() && slot_incarnation[j.slot] == j.incarnation) {
+        auto& last_fired = slots[j.slot].last_fired;
+        last_fired = std::max(last_fired, until_s.time_since_epoch().count());
+      }
     }
     std::vector<sys_seconds> found;
     std::size_t total = 0;
