@@ -133,7 +133,9 @@ def event_time(e):
 
 
 def check_resumed(log_path, resume_at):
-    events = [e for e in load_log(log_path) if event_time(e) >= resume_at]
+    # Log times are cut to the millisecond: an event in the same millisecond as the resume
+    # can print as slightly before it.
+    events = [e for e in load_log(log_path) if event_time(e) >= resume_at - 0.001]
     reacquired = None
     for e in events:
         if e.get("event") == "lease_acquired" and reacquired is None:

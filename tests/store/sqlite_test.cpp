@@ -62,13 +62,15 @@ TEST(SqliteUrl, BadUrlsAreInvalid) {
   }
 }
 
-TEST_F(SqliteFiles, UnreachableFileIsUnavailable) {
+// Waiting will not create a directory: a node pointed there must stop and say so.
+TEST_F(SqliteFiles, FileInAMissingDirectoryIsAConfigurationError) {
   auto s = open_store("sqlite://" + (dir_ / "no" / "such" / "dir.db").string());
   try {
     s->migrate();
     ADD_FAILURE();
   } catch (const StoreError& e) {
-    EXPECT_EQ(e.kind(), StoreError::Kind::unavailable) << e.what();
+    EXPECT_EQ(e.kind(), StoreError::Kind::invalid) << e.what();
+    EXPECT_NE(std::string(e.what()).find("is missing or not writable"), std::string::npos) << e.what();
   }
 }
 
