@@ -211,13 +211,15 @@ void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const s
       keys.push_back({o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id : std::string()});
     }
   }
-  // A node whose wall clock is ahead of the store's must not write `missed` for occurrences the
-  // store's time has not reached: that would keep the other nodes from running them. Those are
-  // recorded when the store's clock gets there (insert-if-absent: a run by another node wins).
+  // A node whose wall clock is ahead of the store's must not write `missed` for occurrences that
+  // another node may still claim: `missed` blocks claims. Only an instant more than
+  // max_clock_skew behind the store's clock is past claiming by any node whose clock is within
+  // bounds; later ones are recorded when the store's clock gets there (insert-if-absent: a run
+  // by another node wins).
   std::vector<Occurrence> ahead;
   if (!keys.empty()) {
     try {
-      const StoreTime limit = store.now() + settings.max_clock_skew;
+      const StoreTime limit = store.now() - settings.max_clock_skew;
       std::vector<OccurrenceKey> now_keys;
       std::size_t k = 0;
       for (const Occurrence& o : occs) {

@@ -1,6 +1,7 @@
 // Runs: a bounded worker pool for callables, the process runner for commands, one global
 // max_concurrent_runs for both, and the fenced state writes around every run.
 #include <algorithm>
+#include <stdexcept>
 
 #include "scheduler/duration_text.hpp"
 #include "scheduler/scheduler_impl.hpp"
@@ -108,23 +109,10 @@ void Scheduler::Impl::execute(const std::shared_ptr<Run>& run) {
     return;
   }
   if (run->store_backed) {
-    StateUpdate u{run->key, run->fence, RunState::running, std::nullopt, std::nullopt, {}};
-    try {
-      if (!store.update(std::span<const StateUpdate>(&u, 1)).at(0)) {
-        // Re-claimed with a newer fence (or no longer active) before it could start.
-        run->skip_store_write = true;
-        ++counters.stale_writes;
-        RunEvent e = event(RunEventKind::stale_write, run.get());
-        e.message = "state write 'running' rejected: fence " + std::to_string(run->fence) +
-                    " is no longer current; not starting";
-        emit(e);
-        finish(run, RunState::interrupted, std::nullopt, std::nullopt, "claim no longer valid");
-        return;
-      }
-    } catch (const std::exception& ex) {
-      // The claim is ours; the store will hear the outcome when it is back.
-      store_error("update 'running'", ex);
-    }
+    // The claim was just won, so the run starts without waiting for its `running` mark, which
+    // is written in a batch with other runs' marks; if the store rejects it (re-claimed with a
+    // newer fence meanwhile) the run is stopped then.
+    write_state(run, {run->key, run->fence, RunState::running, std::nullopt, std::nullopt, {}});
   }
   ++counters.started;
   if (observer) emit(event(RunEventKind::started, run.get()));
@@ -235,27 +223,8 @@ void Scheduler::Impl::execute_command(const std::shared_ptr<Run>& run) {
 void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
                              std::optional<int> exit_code, std::optional<int> signal,
                              std::string tail) {
-  StopReason reason;
-  {
-    std::lock_guard<std::mutex> g(mu);
-    reason = run->stop_reason;
-  }
   if (run->store_backed && !run->skip_store_write) {
-    StateUpdate u{run->key, run->fence, state, exit_code, signal, tail};
-    try {
-      const bool applied = store.update(std::span<const StateUpdate>(&u, 1)).at(0);
-      if (!applied) {
-        ++counters.stale_writes;
-        RunEvent e = event(RunEventKind::stale_write, run.get());
-        e.message = "state write '" + std::string(to_string(state)) + "' rejected: fence " +
-                    std::to_string(run->fence) + " is no longer current";
-        if (reason == StopReason::replaced) e.message += " (the run was replaced)";
-        if (reason == StopReason::fenced) e.message += " (this node lost its lease)";
-        emit(e);
-      }
-    } catch (const std::exception& ex) {
-      store_error("update '" + std::string(to_string(state)) + "'", ex);
-    }
+    write_state(run, {run->key, run->fence, state, exit_code, signal, tail});
   }
   switch (state) {
     case RunState::succeeded: ++counters.succeeded; break;
@@ -291,6 +260,43 @@ void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
     idle_cv.notify_all();
     shutdown_cv.notify_all();
   }
+}
+
+void Scheduler::Impl::write_state(const std::shared_ptr<Run>& run, StateUpdate update) {
+  {
+    std::lock_guard<std::mutex> g(mu);
+    ++writes_in_flight;
+    ++claim_epoch;
+  }
+  const RunState state = update.state;
+  writer->submit(std::move(update), [this, run, state](std::optional<bool> applied,
+                                                       const std::string& error) {
+    std::optional<std::pair<std::uint64_t, std::chrono::milliseconds>> proc;
+    StopReason reason;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      --writes_in_flight;
+      ++claim_epoch;
+      reason = run->stop_reason;
+      // A rejected `running` mark: the occurrence is no longer ours, so the run must stop.
+      if (applied == false && state == RunState::running && runs.count(run->id)) {
+        proc = stop_locked(*run, StopReason::fenced);
+      }
+    }
+    if (proc) terminate_processes({*proc});
+    if (!applied) {
+      store_error("update '" + std::string(to_string(state)) + "'", std::runtime_error(error));
+      return;
+    }
+    // A run replaced by a newer claim is expected to find its occurrence taken: not news.
+    if (*applied || reason == StopReason::replaced) return;
+    ++counters.stale_writes;
+    RunEvent e = event(RunEventKind::stale_write, run.get());
+    e.message = "state write '" + std::string(to_string(state)) + "' rejected: fence " +
+                std::to_string(run->fence) + " is no longer current" +
+                (state == RunState::running ? "; stopping the run" : "");
+    emit(e);
+  });
 }
 
 std::optional<std::pair<std::uint64_t, std::chrono::milliseconds>> Scheduler::Impl::stop_locked(

@@ -107,6 +107,7 @@ void Scheduler::shutdown(std::optional<std::chrono::milliseconds> grace_opt) {
     i.lease_held = false;
   }
   runner.reset();  // kills and reaps anything still running
+  i.writer->flush();  // every outcome is in the store before the others learn we are gone
   if (held) {
     try {
       i.store.release_node(i.node_id, token);  // the others know at once

@@ -312,7 +312,7 @@ void Scheduler::Impl::check_active_runs() {
       e.message = "no longer active in the store (replaced or lost); stopping it";
       events.push_back(std::move(e));
     }
-    if (claims_in_flight == 0 && claim_epoch == epoch) {
+    if (claims_in_flight == 0 && writes_in_flight == 0 && claim_epoch == epoch) {
       for (const RunRecord& r : records) {
         if (local.count({key_text(r.key), r.fence})) continue;
         orphans.push_back({r.key, r.fence, RunState::lost, std::nullopt, std::nullopt,

@@ -32,6 +32,10 @@ std::int64_t floor_seconds(WallTime t) {
 Scheduler::Impl::Impl(NodeSettings s, Store& st, Clock& c)
     : settings(std::move(s)), store(st), clock(c) {
   node_id = settings.node_id.empty() ? host_name() : settings.node_id;
+  writer = std::make_unique<detail::StateWriter>(store, [this] {
+    std::lock_guard<std::mutex> g(mu);
+    idle_cv.notify_all();
+  });
 }
 
 JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
@@ -142,6 +146,7 @@ bool Scheduler::Impl::idle_locked(bool runs_too) const {
   const bool threads_up = phase == Phase::running || phase == Phase::stopping;
   return thread_idle(loop_park, threads_up && loop_thread.joinable()) &&
          thread_idle(lease_park, threads_up && lease_thread.joinable()) &&
+         writes_in_flight == 0 && writer->idle() &&
          (runs_too ? ready.empty() && running == 0
                    : ready.empty() || running >= settings.max_concurrent_runs);
 }

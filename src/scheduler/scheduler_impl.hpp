@@ -7,6 +7,8 @@
 // callbacks and process-runner calls are made without it.
 #pragma once
 
+#include "scheduler/state_writer.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -249,6 +251,13 @@ struct Scheduler::Impl {
   void emit(const RunEvent& e) const;
   RunEvent event(RunEventKind kind, const detail::Run* run = nullptr) const;
   void store_error(const std::string& what, const std::exception& e);
+
+  // executor.cpp: fenced state writes, batched by `writer`. While an outcome is being written
+  // the store still shows the run active although it has left `runs`: the orphan check waits.
+  void write_state(const std::shared_ptr<detail::Run>& run, StateUpdate update);
+  std::size_t writes_in_flight = 0;  // (mu)
+  // Last member: destroyed first, while everything its callbacks touch still exists.
+  std::unique_ptr<detail::StateWriter> writer;
 };
 
 }  // namespace solocron
