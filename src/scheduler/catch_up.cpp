@@ -82,10 +82,26 @@ bool Scheduler::Impl::catch_up(WallTime until) {
       return false;
     }
     if (!last) continue;  // no history: nothing can have been missed
-    // Up to and including `until`; the timer loop handles the job's queued fire and after.
-    sys_seconds bound = until_s + std::chrono::seconds(1);
+    // Everything up to and including `until` is decided here, also what the timer loop has not
+    // reached yet (it may be behind, e.g. stuck in a store call during the outage): the misfire
+    // policy must see every missed occurrence at once, or run_once would run one per pass. The
+    // timer then skips them (last_fired).
+    // Up to `until`, except what the timer loop has queued and is still on time for (less than
+    // 2 s old; its on-time slack is 1 s): deciding that here would record a tick missed at the
+    // very second it is due. The timer skips what is taken here (last_fired).
+    sys_seconds take_upto = until_s;
     if (j.next_fire != detail::kNoTime) {
-      bound = std::min(bound, sys_seconds(std::chrono::seconds(j.next_fire)));
+      const sys_seconds queued(std::chrono::seconds(j.next_fire));
+      take_upto = std::max(until_s - std::chrono::seconds(2),
+                           std::min(until_s, queued - std::chrono::seconds(1)));
+    }
+    const sys_seconds bound = take_upto + std::chrono::seconds(1);  // exclusive
+    {
+      std::lock_guard<std::mutex> g(mu);
+      if (j.slot < slots.size() && slot_incarnation[j.slot] == j.incarnation) {
+        auto& last_fired = slots[j.slot].last_fired;
+        last_fired = std::max(last_fired, take_upto.time_since_epoch().count());
+      }
     }
     std::vector<sys_seconds> found;
     std::size_t total = 0;

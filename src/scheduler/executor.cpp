@@ -223,26 +223,31 @@ void Scheduler::Impl::execute_command(const std::shared_ptr<Run>& run) {
 void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
                              std::optional<int> exit_code, std::optional<int> signal,
                              std::string tail) {
-  if (run->store_backed && !run->skip_store_write) {
-    write_state(run, {run->key, run->fence, state, exit_code, signal, tail});
-  }
   switch (state) {
     case RunState::succeeded: ++counters.succeeded; break;
     case RunState::failed: ++counters.failed; break;
     case RunState::timed_out: ++counters.timed_out; break;
     default: ++counters.interrupted; break;
   }
+  std::optional<RunEvent> finished;
   if (observer) {
-    RunEvent e = event(RunEventKind::finished, run.get());
-    e.state = state;
-    e.exit_code = exit_code;
-    e.signal = signal;
+    finished = event(RunEventKind::finished, run.get());
+    finished->state = state;
+    finished->exit_code = exit_code;
+    finished->signal = signal;
     if (run->started) {
-      e.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() -
-                                                                         run->started_steady);
+      finished->duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+          clock.steady_now() - run->started_steady);
     }
-    e.output_tail = std::move(tail);
-    emit(e);
+    finished->output_tail = tail;
+  }
+  if (run->store_backed && !run->skip_store_write) {
+    // Observers hear `finished` once the outcome is in the store (or was refused): whoever
+    // reacts to the event can read the history.
+    write_state(run, {run->key, run->fence, state, exit_code, signal, std::move(tail)},
+                std::move(finished));
+  } else if (finished) {
+    emit(*finished);
   }
   std::lock_guard<std::mutex> g(mu);
   runs.erase(run->id);
@@ -262,15 +267,16 @@ void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
   }
 }
 
-void Scheduler::Impl::write_state(const std::shared_ptr<Run>& run, StateUpdate update) {
+void Scheduler::Impl::write_state(const std::shared_ptr<Run>& run, StateUpdate update,
+                                  std::optional<RunEvent> then) {
   {
     std::lock_guard<std::mutex> g(mu);
     ++writes_in_flight;
     ++claim_epoch;
   }
   const RunState state = update.state;
-  writer->submit(std::move(update), [this, run, state](std::optional<bool> applied,
-                                                       const std::string& error) {
+  writer->submit(std::move(update), [this, run, state, then = std::move(then)](
+                                        std::optional<bool> applied, const std::string& error) {
     std::optional<std::pair<std::uint64_t, std::chrono::milliseconds>> proc;
     StopReason reason;
     {
@@ -284,19 +290,26 @@ void Scheduler::Impl::write_state(const std::shared_ptr<Run>& run, StateUpdate u
       }
     }
     if (proc) terminate_processes({*proc});
-    if (!applied) {
-      store_error("update '" + std::string(to_string(state)) + "'", std::runtime_error(error));
-      return;
-    }
-    // A run replaced by a newer claim is expected to find its occurrence taken: not news.
-    if (*applied || reason == StopReason::replaced) return;
-    ++counters.stale_writes;
-    RunEvent e = event(RunEventKind::stale_write, run.get());
-    e.message = "state write '" + std::string(to_string(state)) + "' rejected: fence " +
-                std::to_string(run->fence) + " is no longer current" +
-                (state == RunState::running ? "; stopping the run" : "");
-    emit(e);
+    report_write(*run, state, reason, applied, error);
+    if (then) emit(*then);
   });
+}
+
+void Scheduler::Impl::report_write(const Run& run, RunState state, StopReason reason,
+                                   std::optional<bool> applied, const std::string& error) {
+  if (!applied) {
+    store_error("update '" + std::string(to_string(state)) + "'", std::runtime_error(error));
+    return;
+  }
+  if (*applied) return;
+  ++counters.stale_writes;
+  RunEvent e = event(RunEventKind::stale_write, &run);
+  e.message = "state write '" + std::string(to_string(state)) + "' rejected: fence " +
+              std::to_string(run.fence) + " is no longer current";
+  if (reason == StopReason::replaced) e.message += " (the run was replaced)";
+  if (reason == StopReason::fenced) e.message += " (this node lost its lease)";
+  if (state == RunState::running) e.message += "; stopping the run";
+  emit(e);
 }
 
 std::optional<std::pair<std::uint64_t, std::chrono::milliseconds>> Scheduler::Impl::stop_locked(

@@ -60,8 +60,9 @@ void Scheduler::Impl::heartbeat() {
     store_error("heartbeat", ex);
   }
   // Occurrences whose claim or record failed go through their misfire policy now (a failure
-  // again puts them back).
-  if (!again.empty()) process_occurrences(std::move(again), clock.now());
+  // again puts them back). When a catch-up pass is due it covers them, together with every
+  // other occurrence nobody claimed: deciding them apart would let run_once run twice.
+  if (!again.empty() && !all) process_occurrences(std::move(again), clock.now());
   if (all) {
     {
       std::lock_guard<std::mutex> g(mu);

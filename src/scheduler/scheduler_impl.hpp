@@ -254,7 +254,11 @@ struct Scheduler::Impl {
 
   // executor.cpp: fenced state writes, batched by `writer`. While an outcome is being written
   // the store still shows the run active although it has left `runs`: the orphan check waits.
-  void write_state(const std::shared_ptr<detail::Run>& run, StateUpdate update);
+  // Writes `update` in the writer's next batch; emits `then` (if any) once it is written.
+  void write_state(const std::shared_ptr<detail::Run>& run, StateUpdate update,
+                   std::optional<RunEvent> then = std::nullopt);
+  void report_write(const detail::Run& run, RunState state, detail::StopReason reason,
+                    std::optional<bool> applied, const std::string& error);
   std::size_t writes_in_flight = 0;  // (mu)
   // Last member: destroyed first, while everything its callbacks touch still exists.
   std::unique_ptr<detail::StateWriter> writer;
