@@ -50,6 +50,7 @@ bool Scheduler::Impl::catch_up(WallTime until) {
   struct JobRef {
     std::shared_ptr<const detail::JobDef> def;
     std::uint32_t slot, incarnation;
+    std::int64_t next_fire;
   };
   std::vector<JobRef> jobs;
   {
@@ -57,7 +58,7 @@ bool Scheduler::Impl::catch_up(WallTime until) {
     for (std::uint32_t i = 0; i < slots.size(); ++i) {
       const detail::JobSlot& s = slots[i];
       if (s.def && s.def->store_backed() && !s.paused) {
-        jobs.push_back({s.def, i, slot_incarnation[i]});
+        jobs.push_back({s.def, i, slot_incarnation[i], s.next_fire});
       }
     }
   }
@@ -85,12 +86,21 @@ bool Scheduler::Impl::catch_up(WallTime until) {
     // reached yet (it may be behind, e.g. stuck in a store call during the outage): the misfire
     // policy must see every missed occurrence at once, or run_once would run one per pass. The
     // timer then skips them (last_fired).
-    const sys_seconds bound = until_s + std::chrono::seconds(1);
+    // Up to `until`, except what the timer loop has queued and is still on time for (less than
+    // 2 s old; its on-time slack is 1 s): deciding that here would record a tick missed at the
+    // very second it is due. The timer skips what is taken here (last_fired).
+    sys_seconds take_upto = until_s;
+    if (j.next_fire != detail::kNoTime) {
+      const sys_seconds queued(std::chrono::seconds(j.next_fire));
+      take_upto = std::max(until_s - std::chrono::seconds(2),
+                           std::min(until_s, queued - std::chrono::seconds(1)));
+    }
+    const sys_seconds bound = take_upto + std::chrono::seconds(1);  // exclusive
     {
       std::lock_guard<std::mutex> g(mu);
       if (j.slot < slots.size() && slot_incarnation[j.slot] == j.incarnation) {
         auto& last_fired = slots[j.slot].last_fired;
-        last_fired = std::max(last_fired, until_s.time_since_epoch().count());
+        last_fired = std::max(last_fired, take_upto.time_since_epoch().count());
       }
     }
     std::vector<sys_seconds> found;

@@ -34,8 +34,9 @@ void Scheduler::start() {
   i.try_register();  // first attempt now, so a healthy node is ready when start() returns
   i.run_reboot_jobs();
   std::lock_guard<std::mutex> g(i.mu);
-  // A few workers up front, so the first burst of runs does not wait for thread creation.
-  i.spawn_workers(std::min<std::size_t>(i.settings.max_concurrent_runs, 8));
+  // Two workers up front (more contend for the lock on a small machine); the pool grows when
+  // queued runs see no start for 1 ms, i.e. when every worker is held by a long run.
+  i.spawn_workers(std::min<std::size_t>(i.settings.max_concurrent_runs, 2));
   i.loop_thread = std::thread([&i] { i.loop_main(); });
   i.lease_thread = std::thread([&i] { i.lease_main(); });
 }

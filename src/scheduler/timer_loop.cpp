@@ -2,6 +2,8 @@
 // wake, detects wall-clock steps and stalls, and hands due occurrences to the policies.
 #include <algorithm>
 #include <map>
+#include <tuple>
+#include <utility>
 
 #include "scheduler/duration_text.hpp"
 #include "scheduler/scheduler_impl.hpp"
@@ -31,6 +33,18 @@ struct TaskLater {
   }
 };
 
+// The wall and steady clocks read as one pair: if time moved between the two reads (another
+// thread advancing a FakeClock, or this thread being descheduled), read again, so a torn pair
+// neither looks like a clock step nor yields a deadline one step too late.
+std::pair<WallTime, SteadyTime> read_clocks(const Clock& clock) {
+  for (int attempt = 0;; ++attempt) {
+    const WallTime w1 = clock.now();
+    const SteadyTime s = clock.steady_now();
+    const WallTime w2 = clock.now();
+    if (w2 - w1 < std::chrono::microseconds(200) || attempt == 3) return {w2, s};
+  }
+}
+
 std::int64_t seconds_of(std::chrono::sys_seconds t) { return t.time_since_epoch().count(); }
 std::chrono::sys_seconds at_seconds(std::int64_t s) {
   return std::chrono::sys_seconds(std::chrono::seconds(s));
@@ -50,12 +64,10 @@ void Scheduler::Impl::add_task(SteadyTime at, std::function<void()> fn) {
 
 void Scheduler::Impl::loop_main() {
   std::unique_lock<std::mutex> lk(mu);
-  WallTime wall_prev = clock.now();
-  SteadyTime steady_prev = clock.steady_now();
+  auto [wall_prev, steady_prev] = read_clocks(clock);
   while (!stop_threads) {
     loop_park.dirty = false;
-    const WallTime wall = clock.now();
-    const SteadyTime steady = clock.steady_now();
+    const auto [wall, steady] = read_clocks(clock);
     // Watchdog: a renewal stuck in a store call (no answer, no error yet) must not keep this node
     // claiming past node_ttl on its own clock; the lease thread cannot notice while it waits.
     if (lease_held && steady - last_renewed >= settings.node_ttl) {
@@ -180,8 +192,7 @@ void Scheduler::Impl::loop_main() {
       lk.lock();
     }
 
-    wall_prev = clock.now();
-    steady_prev = clock.steady_now();
+    std::tie(wall_prev, steady_prev) = read_clocks(clock);
     if (loop_park.dirty || stop_threads) continue;
     SteadyTime deadline = steady_prev + kMaxSleep;
     if (firing && !heap.empty()) {

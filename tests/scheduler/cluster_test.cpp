@@ -48,6 +48,10 @@ class Cluster : public ::testing::Test {
     }
   }
   std::vector<RunRecord> history(const std::string& job) {
+    // State writes are batched: let those already submitted reach the store.
+    for (auto& n : nodes) {
+      EXPECT_TRUE(n->sched->wait_idle(10s, false));
+    }
     HistoryQuery q;
     q.job = job;
     q.limit = 100000;

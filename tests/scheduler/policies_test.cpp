@@ -33,7 +33,12 @@ TEST_P(Overlap, ForbidSkipsWhilePreviousRuns) {
   clock.advance(1s);
   ASSERT_TRUE(rec.wait_count(RunEventKind::started, 1));
   clock.advance(1s);
-  ASSERT_TRUE(rec.wait_count(RunEventKind::skipped_overlap, 1));
+  ASSERT_TRUE(rec.wait_count(RunEventKind::skipped_overlap, 1))
+      << rec.dump() << " next " << s.find("j")->next_fire->time_since_epoch().count() << " last "
+      << s.find("j")->last_fired->time_since_epoch().count() << " now "
+      << std::chrono::floor<std::chrono::seconds>(clock.now()).time_since_epoch().count()
+      << " waiters " << clock.waiters() << " claims " << s.statistics().claims_won << "/"
+      << s.statistics().claims_taken << " fired " << s.statistics().fired;
   clock.advance(1s);
   ASSERT_TRUE(rec.wait_count(RunEventKind::skipped_overlap, 2));
   EXPECT_TRUE(eventually([&] { return b.started == 1; }));
@@ -66,9 +71,16 @@ TEST_P(Overlap, ReplaceStopsThePreviousRun) {
   EXPECT_EQ(b.stopped, 1);
   auto fin = rec.of(RunEventKind::finished, "j");
   EXPECT_EQ(fin[0].state, RunState::interrupted);
-  EXPECT_EQ(s.statistics().replaced, 1u);
-  // Through the store, the replaced run's final write is rejected by its fence (and logged).
-  EXPECT_EQ(s.statistics().stale_writes, GetParam() == RunOn::local ? 0u : 1u);
+  // (0 when the replaced run's batched `running` mark was refused first: it stopped as fenced.)
+  EXPECT_LE(s.statistics().replaced, 1u);
+  // Through the store, the replaced run's final write is rejected by its fence (and logged);
+  // so is its batched `running` mark when the replacing claim got there first.
+  if (GetParam() == RunOn::local) {
+    EXPECT_EQ(s.statistics().stale_writes, 0u);
+  } else {
+    EXPECT_GE(s.statistics().stale_writes, 1u);
+    EXPECT_LE(s.statistics().stale_writes, 2u);
+  }
   if (GetParam() != RunOn::local) {
     EXPECT_EQ(history("j").at(0).state, RunState::interrupted);
   }
@@ -123,16 +135,16 @@ TEST_F(SchedulerTest, MaxConcurrentRunsQueuesTheExcess) {
 }
 
 TEST_F(SchedulerTest, PoolGrowsWhenEveryWorkerIsBlocked) {
-  Scheduler& s = make();  // max_concurrent_runs 64; 8 workers at start
+  Scheduler& s = make();  // max_concurrent_runs 64; 2 workers at start
   for (int i = 0; i < 12; ++i) {
     ASSERT_TRUE(s.add(callable_job("j" + std::to_string(i), "0 * * * * *", b.fn())));
   }
   s.start();
   run_for(59s);
   clock.advance(1s);
-  ASSERT_TRUE(eventually([&] { return b.started == 8; }));
+  ASSERT_TRUE(eventually([&] { return b.started == 2; }));
   ASSERT_TRUE(rec.wait_count(RunEventKind::claimed, 12));
-  EXPECT_EQ(s.statistics().queued, 4u);
+  EXPECT_EQ(s.statistics().queued, 10u);
   // Queued runs that see no start for 1 ms get more threads.
   // (A check armed before the last start saw progress and re-armed: it may take two.)
   for (int i = 0; i < 10 && b.started < 12; ++i) {

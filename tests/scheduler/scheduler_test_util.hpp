@@ -280,6 +280,10 @@ class SchedulerTest : public ::testing::Test {
   // For jobs whose runs block: settle the timers only.
   void tick_for(std::chrono::nanoseconds total) { run_for(total, 1s, false); }
   std::vector<RunRecord> history(const std::string& job) {
+    // State writes are batched: let those already submitted reach the store.
+    if (sched) {
+      EXPECT_TRUE(sched->wait_idle(10s, false));
+    }
     HistoryQuery q;
     q.job = job;
     q.limit = 100000;
