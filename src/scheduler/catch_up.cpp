@@ -82,13 +82,11 @@ bool Scheduler::Impl::catch_up(WallTime until) {
       return false;
     }
     if (!last) continue;  // no history: nothing can have been missed
-    // Everything up to and including `until` is decided here, also what the timer loop has not
-    // reached yet (it may be behind, e.g. stuck in a store call during the outage): the misfire
-    // policy must see every missed occurrence at once, or run_once would run one per pass. The
-    // timer then skips them (last_fired).
-    // Up to `until`, except what the timer loop has queued and is still on time for (less than
-    // 2 s old; its on-time slack is 1 s): deciding that here would record a tick missed at the
-    // very second it is due. The timer skips what is taken here (last_fired).
+    // Decided here, at once, so that run_once runs one occurrence per outage: everything up to
+    // `until`, also what the timer loop has not reached (it may be behind, stuck in a store call
+    // during the outage), except what it has queued and is still on time for (less than 2 s
+    // old; its on-time slack is 1 s): deciding that here would record a tick missed at the very
+    // second it is due. The timer skips what is taken here (last_fired).
     sys_seconds take_upto = until_s;
     if (j.next_fire != detail::kNoTime) {
       const sys_seconds queued(std::chrono::seconds(j.next_fire));
