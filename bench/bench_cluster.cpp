@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "pg_bench_server.hpp"
 #include "solocron/scheduler.hpp"
 #include "solocron/store.hpp"
 
@@ -67,66 +68,7 @@ struct Options {
 
 // --- stores: a temp sqlite file, or a fresh database on a PostgreSQL server ---
 
-std::string run_command(const std::string& cmd) {
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) throw std::runtime_error("cannot run " + cmd);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, f)) out += buf;
-  if (pclose(f) != 0) throw std::runtime_error("failed: " + cmd);
-  return out;
-}
-
-std::string env_value(const std::string& text, const std::string& key) {
-  auto pos = text.find(key + "=");
-  if (pos == std::string::npos) return "";
-  pos += key.size() + 1;
-  return text.substr(pos, text.find('\n', pos) - pos);
-}
-
-std::string pg_script() {
-  return (fs::path(__FILE__).parent_path().parent_path() / "scripts" / "pg-server.sh").string();
-}
-
-struct PgServer {
-  std::string base_url;
-  std::string dir;  // set when this program started the server
-  ~PgServer() {
-    if (!dir.empty()) std::system(("'" + pg_script() + "' stop '" + dir + "'").c_str());
-  }
-};
-
-PgServer& pg_server() {
-  static PgServer server = [] {
-    PgServer s;
-    if (const char* given = std::getenv("SOLOCRON_BENCH_PG")) {
-      s.base_url = given;
-    } else {
-      const auto out = run_command("'" + pg_script() + "' start --env --owner " +
-                                   std::to_string(getpid()));
-      s.base_url = env_value(out, "SOLOCRON_PG_URL");
-      s.dir = env_value(out, "SOLOCRON_PG_DIR");
-    }
-    return s;
-  }();
-  return server;
-}
-
-std::string fresh_pg_database() {
-  const std::string base = pg_server().base_url;
-  PGconn* c = PQconnectdb(base.c_str());
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
-  PQclear(PQexec(c, "DROP DATABASE IF EXISTS solocron_cluster_bench WITH (FORCE)"));
-  PGresult* r = PQexec(c, "CREATE DATABASE solocron_cluster_bench");
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
-  PQfinish(c);
-  if (!ok) throw std::runtime_error("cannot create database solocron_cluster_bench");
-  const auto slash = base.find('/', base.find("://") + 3);
-  const auto query = base.find('?');
-  return base.substr(0, slash) + "/solocron_cluster_bench" +
-         (query == std::string::npos ? "" : base.substr(query));
-}
+using bench::fresh_pg_database;
 
 struct TempDir {
   std::string path = (fs::temp_directory_path() / "solocron-cluster-bench-XXXXXX").string();
@@ -140,7 +82,7 @@ struct TempDir {
 };
 
 std::string fresh_store_url(const std::string& kind, const TempDir& temp, int round) {
-  if (kind == "postgres") return fresh_pg_database();
+  if (kind == "postgres") return fresh_pg_database("solocron_cluster_bench");
   return "sqlite://" + temp.path + "/cluster-" + std::to_string(round) + ".db";
 }
 

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "pg_bench_server.hpp"
 #include "solocron/store.hpp"
 #include "store/memory/memory_store.hpp"
 
@@ -36,68 +37,7 @@ constexpr int kOccurrences = 10'000;
 
 // --- the stores under test ---
 
-std::string pg_script() {
-  return (fs::path(__FILE__).parent_path().parent_path() / "scripts" / "pg-server.sh").string();
-}
-
-std::string run(const std::string& cmd) {
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) throw std::runtime_error("cannot run " + cmd);
-  std::string out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, f)) out += buf;
-  if (pclose(f) != 0) throw std::runtime_error("failed: " + cmd);
-  return out;
-}
-
-std::string env_value(const std::string& text, const std::string& key) {
-  auto pos = text.find(key + "=");
-  if (pos == std::string::npos) return "";
-  pos += key.size() + 1;
-  return text.substr(pos, text.find('\n', pos) - pos);
-}
-
-struct PgServer {
-  std::string base_url;  // of the server's maintenance database
-  std::string dir;       // set when we started the server
-  ~PgServer() {
-    if (!dir.empty()) run("'" + pg_script() + "' stop " + dir);
-  }
-};
-
-PgServer& pg_server() {
-  static PgServer server = [] {
-    PgServer s;
-    if (const char* given = getenv("SOLOCRON_BENCH_PG")) {
-      s.base_url = given;
-    } else {
-      auto out = run("'" + pg_script() + "' start --env --owner " + std::to_string(getpid()));
-      s.base_url = env_value(out, "SOLOCRON_PG_URL");
-      s.dir = env_value(out, "SOLOCRON_PG_DIR");
-    }
-    return s;
-  }();
-  return server;
-}
-
-// A new, empty solocron_bench database on the server; returns its URL.
-std::string fresh_pg_database() {
-  const std::string base = pg_server().base_url;
-  PGconn* c = PQconnectdb(base.c_str());
-  PQsetNoticeProcessor(
-      c, [](void*, const char*) {}, nullptr);
-  PQclear(PQexec(c, "DROP DATABASE IF EXISTS solocron_bench WITH (FORCE)"));
-  PGresult* r = PQexec(c, "CREATE DATABASE solocron_bench");
-  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
-  PQfinish(c);
-  if (!ok) throw std::runtime_error("cannot create database solocron_bench");
-  // Same server and options, the bench database.
-  auto slash = base.find('/', base.find("://") + 3);
-  auto query = base.find('?');
-  return base.substr(0, slash) + "/solocron_bench" +
-         (query == std::string::npos ? "" : base.substr(query));
-}
+using bench::fresh_pg_database;
 
 // Three connections to one store.
 std::vector<std::shared_ptr<Store>> open_nodes(const std::string& kind) {
@@ -125,7 +65,7 @@ std::vector<std::shared_ptr<Store>> open_nodes(const std::string& kind) {
       fs::remove(dir + "/bench.db-shm");
       url = "sqlite://" + dir + "/bench.db";
     } else {
-      url = fresh_pg_database();
+      url = fresh_pg_database("solocron_bench");
     }
     for (int i = 0; i < kNodes; ++i) nodes.push_back(open_store(url));
   }
