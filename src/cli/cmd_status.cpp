@@ -5,7 +5,7 @@
 
 #include "cli/record_format.hpp"
 #include "config/config.hpp"
-#include "config/duration.hpp"
+#include "cron/duration.hpp"
 #include "solocron/clock.hpp"
 
 namespace solocron::cli {

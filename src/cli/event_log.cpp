@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/record_format.hpp"
-#include "config/duration.hpp"
+#include "cron/duration.hpp"
 #include "solocron/clock.hpp"
 
 namespace solocron::cli {

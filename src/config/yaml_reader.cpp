@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "config/duration.hpp"
+#include "cron/duration.hpp"
 
 namespace solocron::detail {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "scheduler/duration_text.hpp"
+#include "cron/duration.hpp"
 #include "scheduler/scheduler_impl.hpp"
 
 namespace solocron {
@@ -174,7 +174,7 @@ void Scheduler::Impl::execute_command(const std::shared_ptr<Run>& run) {
   for (const auto& [k, v] : cmd.env) spec.extra_env.emplace_back(k, v);
   // The contract's variables come last so a job's env cannot fake them.
   spec.extra_env.emplace_back("SOLOCRON_JOB", run->key.job);
-  spec.extra_env.emplace_back("SOLOCRON_SCHEDULED_AT", detail::rfc3339_utc(run->key.scheduled_at));
+  spec.extra_env.emplace_back("SOLOCRON_SCHEDULED_AT", format_rfc3339(run->key.scheduled_at, "UTC", true));
   spec.extra_env.emplace_back("SOLOCRON_NODE", node_id);
   spec.extra_env.emplace_back("SOLOCRON_FENCE", std::to_string(run->fence));
   spec.extra_env.emplace_back("SOLOCRON_ATTEMPT", std::to_string(run->attempt));

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <set>
 
-#include "scheduler/duration_text.hpp"
+#include "cron/duration.hpp"
 #include "scheduler/scheduler_impl.hpp"
 
 namespace solocron {
@@ -153,7 +153,7 @@ void Scheduler::Impl::renew() {
     store_error("renew node lease", ex);
     if (expired) {
       self_fence("could not renew the node lease for node_ttl (" +
-                 detail::duration_text(settings.node_ttl) + ")");
+                 detail::format_duration(settings.node_ttl) + ")");
     }
     return;
   }
@@ -215,9 +215,9 @@ void Scheduler::Impl::check_skew() {
   if (!changed) return;
   RunEvent e = event(RunEventKind::clock_skew);
   e.duration = skew;
-  e.message = bad ? "clock skew " + detail::duration_text(skew) + " with the store exceeds max_clock_skew (" +
-                        detail::duration_text(settings.max_clock_skew) + "); not ready"
-                  : "clock skew " + detail::duration_text(skew) + " with the store is back within max_clock_skew";
+  e.message = bad ? "clock skew " + detail::format_duration(skew) + " with the store exceeds max_clock_skew (" +
+                        detail::format_duration(settings.max_clock_skew) + "); not ready"
+                  : "clock skew " + detail::format_duration(skew) + " with the store is back within max_clock_skew";
   emit(e);
 }
 

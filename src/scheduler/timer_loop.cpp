@@ -5,7 +5,7 @@
 #include <tuple>
 #include <utility>
 
-#include "scheduler/duration_text.hpp"
+#include "cron/duration.hpp"
 #include "scheduler/scheduler_impl.hpp"
 
 namespace solocron {
@@ -73,7 +73,7 @@ void Scheduler::Impl::loop_main() {
     if (lease_held && steady - last_renewed >= settings.node_ttl) {
       lk.unlock();
       self_fence("the node lease was not renewed for node_ttl (" +
-                 detail::duration_text(settings.node_ttl) + ")");
+                 detail::format_duration(settings.node_ttl) + ")");
       lk.lock();
       continue;
     }
@@ -86,7 +86,7 @@ void Scheduler::Impl::loop_main() {
       RunEvent e = event(RunEventKind::clock_step);
       e.duration = std::chrono::duration_cast<std::chrono::milliseconds>(step);
       e.message = std::string("wall clock stepped ") + (forward_step ? "forward" : "back") +
-                  " by " + detail::duration_text(std::chrono::abs(e.duration));
+                  " by " + detail::format_duration(std::chrono::abs(e.duration));
       lk.unlock();
       emit(e);
       lk.lock();

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "scheduler/duration_text.hpp"
+#include "cron/duration.hpp"
 #include "solocron/job.hpp"
 #include "solocron/node.hpp"
 
@@ -25,7 +25,7 @@ bool is_valid_name(const std::string& name) {
   return true;
 }
 
-std::string text(std::chrono::milliseconds d) { return detail::duration_text(d); }
+std::string text(std::chrono::milliseconds d) { return detail::format_duration(d); }
 
 }  // namespace
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config/duration.hpp"
+#include "cron/duration.hpp"
 
 namespace solocron::detail {
 namespace {
@@ -22,6 +22,13 @@ TEST(Duration, ParsesOperatorForms) {
     EXPECT_EQ(*d, want) << text;
     EXPECT_EQ(*parse_duration(format_duration(*d)), *d) << text;
   }
+}
+
+TEST(Duration, FormatsForLogs) {
+  EXPECT_EQ(format_duration(1500ms), "1500ms");
+  EXPECT_EQ(format_duration(90s), "1m30s");
+  EXPECT_EQ(format_duration(-2s), "-2s");  // a wall clock stepped back
+  EXPECT_EQ(format_duration(0ms), "0s");
 }
 
 TEST(Duration, RejectsWithTheExpectedForm) {

@@ -142,6 +142,8 @@ std::string postgres_server_url() { return url_for("postgres"); }
 
 void postgres_server_private() {
   std::lock_guard lock(pg_mutex);
+  // Already on a server this process started: that one may be halted.
+  if (pg_server && !pg_server->dir.empty()) return;
   if (pg_server) throw std::runtime_error("postgres_server_private() must come before any use");
   pg_private = true;
 }

@@ -1,4 +1,4 @@
-#include "config/duration.hpp"
+#include "cron/duration.hpp"
 
 #include <array>
 #include <cctype>
@@ -55,8 +55,11 @@ Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
+  if (d < std::chrono::milliseconds(0)) return "-" + format_duration(-d);
   std::int64_t rest = d.count();
   if (rest == 0) return "0s";
+  // A value with milliseconds reads best whole: "1500ms" rather than "1s500ms".
+  if (rest % 1000 != 0) return std::to_string(rest) + "ms";
   std::string out;
   for (auto it = kUnits.rbegin(); it != kUnits.rend(); ++it) {
     if (rest >= it->ms) {

@@ -1,4 +1,5 @@
-// Durations as operators write them in configuration: "30s", "1h30m", "500ms", "2d".
+// Durations as operators write them in configuration and read them in logs and errors:
+// "30s", "1h30m", "500ms", "2d".
 #pragma once
 
 #include <chrono>
@@ -13,7 +14,8 @@ namespace solocron::detail {
 // required). A bare "0" is zero. Returns a message saying what was expected otherwise.
 Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text);
 
-// The shortest form that parse_duration reads back to the same value: 90000ms -> "1m30s".
+// A form that parse_duration reads back to the same value: 90000ms -> "1m30s", 1500ms ->
+// "1500ms" (negative durations, e.g. a clock step back, get a leading '-').
 std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace solocron::detail
