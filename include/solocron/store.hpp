@@ -1,14 +1,29 @@
 // The store: where the nodes of a cluster coordinate.
 //
-// A Store is a thin compare-and-set layer over a real database. It admits at most one claim
-// per occurrence (one atomic insert-if-absent, never a read followed by a write), issues
-// fencing tokens, keeps node leases and the run history, and judges time by its own clock.
-// All policy (when to claim, heartbeat timing, misfire, delivery, overlap decisions) lives in
-// the scheduler, once; a backend only executes these primitives atomically.
+// A Store is a thin compare-and-set layer over a real database, in the spirit of client-go's
+// resourcelock (Get/Create/Update): it admits at most one claim per occurrence (one atomic
+// insert-if-absent, never a read followed by a write), issues fencing tokens, keeps node leases
+// and the run history, and judges time by its own clock. Timing, misfire, delivery, placement,
+// retries and which runs to declare lost are decided by the scheduler, once, for every backend.
+//
+// A backend does decide a few things, because only its atomic step can decide them safely; each
+// is named here and tested by the conformance suite (tests/store/):
+//  - a claim is admitted only while the claimant's lease (node id and token) is live by the
+//    store's clock, the instant is not ahead of the store's clock by more than max_clock_skew,
+//    and the instant is newer than what retention has pruned for the job;
+//  - overlap: `forbid` records `skipped_overlap` instead of claiming when an earlier occurrence
+//    of the job is active under a live lease; `replace` moves the earlier active ones to
+//    `interrupted` in the same transaction as the claim;
+//  - a `running` mark is applied only while its holder's lease is live; a `lost` mark only once
+//    it is not (so no node can declare a live node's run lost, nor start a run after its lease
+//    expired in the store);
+//  - a re-claim takes an occurrence over only from a holder whose lease is gone, or from `lost`.
 //
 // Every method may throw StoreError (connection lost, deadline exceeded, schema mismatch).
 // "Already claimed" or "lease held by another node" are ordinary results, not errors.
-// Implementations are safe to call from several threads.
+// Implementations are safe to call from several threads; one object is one connection (calls
+// on it are serialised), so a component that must not wait behind others opens its own with
+// another_connection().
 #pragma once
 
 #include <chrono>
@@ -30,7 +45,7 @@ class StoreError : public std::runtime_error {
  public:
   enum class Kind {
     unavailable,  // cannot reach the store, or a deadline passed: treat as a partition
-    invalid,      // bad URL, bad configuration, schema newer than this binary
+    invalid,      // bad URL, bad configuration, schema newer than this binary, store replaced
     internal,     // the backend reported something unexpected
   };
   StoreError(Kind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
@@ -69,7 +84,8 @@ enum class OverlapMode { allow, forbid, replace };
 
 struct ClaimRequest {
   OccurrenceKey key;
-  std::string node_id;        // the claiming node (holder of a live node lease)
+  std::string node_id;         // the claiming node...
+  std::int64_t lease_token = 0;  // ...and the token of its lease, which must be live
   OverlapMode overlap = OverlapMode::allow;
   // Skew guard: refuse if key.scheduled_at > store now + max_clock_skew.
   std::chrono::milliseconds max_clock_skew{2000};
@@ -78,9 +94,10 @@ struct ClaimRequest {
 struct ClaimResult {
   enum class Outcome {
     won,              // inserted; `fence` is the new token
-    taken,            // another claim (or a `missed` / `skipped_overlap` record) exists already
+    taken,            // a record exists already (any state), or retention pruned this instant
     overlap_skipped,  // forbid: a previous occurrence runs on a live node; recorded skipped_overlap
     too_early,        // skew guard: scheduled_at is ahead of the store's clock by > max_clock_skew
+    no_lease,         // the claimant's lease (node id, token) is not live: nothing was written
   };
   Outcome outcome = Outcome::taken;
   std::int64_t fence = 0;  // set when won
@@ -89,21 +106,27 @@ struct ClaimResult {
   std::vector<OccurrenceKey> replaced;
 };
 
-// A change to an occurrence written by its holder. Applied only if the stored fence equals
-// `fence` and the occurrence is still active (claimed/running); otherwise rejected.
+// A change to an occurrence written by its holder (or, for `lost`, by any node). Applied only
+// if the stored fence equals `fence` and the occurrence is still active (claimed/running).
+// Further: `running` only while the holder's lease (the record's node and lease_token) is live,
+// `lost` only while it is not. `claimed` is never a valid target.
 struct StateUpdate {
   OccurrenceKey key;
   std::int64_t fence = 0;
   RunState state = RunState::running;
   std::optional<int> exit_code;
   std::optional<int> signal;
-  std::string output_tail;  // for terminal states
+  // Terminal states. Valid UTF-8 without NUL bytes: the scheduler makes job output so, and a
+  // backend may reject anything else.
+  std::string output_tail;
+  std::string message;  // why it ended this way ("cannot execute ...", "lease of b expired")
 };
 
 struct RunRecord {
   OccurrenceKey key;
   RunState state = RunState::claimed;
   std::string node;  // the node that claimed it (empty for missed)
+  std::int64_t lease_token = 0;  // the claimant's lease when it claimed (0 for missed)
   std::int64_t fence = 0;
   int attempt = 1;
   std::optional<StoreTime> claimed_at;
@@ -112,13 +135,26 @@ struct RunRecord {
   std::optional<int> exit_code;
   std::optional<int> signal;
   std::string output_tail;
+  std::string message;
+};
+
+// Takes over an occurrence (compare-and-set on its fence): applied only if the stored fence is
+// still `fence`, the occurrence is `lost` or active under a lease that is no longer live, and
+// the claimant's own lease is live. It becomes `claimed` by node_id with a new fence, the given
+// attempt, a new claimed_at and no start, finish, exit, output or message.
+struct ReclaimRequest {
+  OccurrenceKey key;
+  std::int64_t fence = 0;
+  std::string node_id;
+  std::int64_t lease_token = 0;
+  int attempt = 1;
 };
 
 struct NodeLease {
   std::string node_id;
   std::int64_t token = 0;  // changes at every (re-)registration; renewals must present it
   StoreTime registered_at{};
-  StoreTime renewed_at{};
+  StoreTime renewed_at{};  // the store's clock when the renewal was applied
   StoreTime expires_at{};
   bool live = false;  // expires_at > store now
 };
@@ -132,8 +168,10 @@ struct RegisterResult {
 
 struct HistoryQuery {
   std::optional<std::string> job;  // all jobs if empty
+  std::vector<RunState> states;    // any state if empty
   std::size_t limit = 100;         // newest first by scheduled_at
-  std::optional<std::chrono::sys_seconds> since;  // only scheduled_at >= since
+  std::optional<std::chrono::sys_seconds> since;   // only scheduled_at >= since
+  std::optional<std::chrono::sys_seconds> before;  // only scheduled_at < before (paging)
 };
 
 class Store {
@@ -146,6 +184,13 @@ class Store {
   virtual StoreTime now() = 0;
   // Human-readable kind and location, password removed ("postgres://u@h:5432/db").
   virtual std::string describe() const = 0;
+  // The store's identity: a random id made with the schema. A node compares it at every
+  // heartbeat with the one it started on. Throws StoreError(invalid) when what this object
+  // opened is no longer the store at its location (a SQLite file deleted or replaced).
+  virtual std::string identity() = 0;
+  // A new, independent connection to the same store, whose calls give up after
+  // `call_deadline` (a lease must not wait behind a slow batch).
+  virtual std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) = 0;
 
   // --- node leases (section 5 of the cluster contract) ---
   // Acquires the lease for `node_id` if absent or expired; otherwise reports the live holder.
@@ -161,32 +206,38 @@ class Store {
   // Each request is one atomic insert-if-absent; a batch is executed in one round trip where
   // the backend can. Results are in request order.
   virtual std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) = 0;
-  // Guarded writes; returns, per update, whether it was applied.
+  // Guarded writes (see StateUpdate); returns, per update, whether it was applied.
   virtual std::vector<bool> update(std::span<const StateUpdate> updates) = 0;
-  // Inserts `missed` records for occurrences nobody claimed (insert-if-absent; existing kept).
+  // Inserts `missed` records for occurrences nobody claimed (insert-if-absent; existing kept;
+  // instants retention has pruned are not recorded again).
   virtual void record_missed(std::span<const OccurrenceKey> keys) = 0;
-
-  // --- liveness of runs (section 5) ---
-  // Moves active occurrences whose claiming node's lease has expired to `lost`, and returns them.
-  virtual std::vector<RunRecord> mark_lost() = 0;
-  // at_least_once: re-claims a `lost` occurrence for `node_id` with attempt + 1 and a new fence.
-  // Atomic: of several nodes trying, one wins.
-  virtual std::optional<RunRecord> reclaim_lost(const OccurrenceKey& key, std::string_view node_id) = 0;
+  // Re-claims (see ReclaimRequest); per request, the new record when applied.
+  virtual std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) = 0;
 
   // --- history (sections 6, 11) ---
   virtual std::vector<RunRecord> history(const HistoryQuery& query) = 0;
-  // The latest scheduled_at recorded for `job` in any state (misfire detection starts after it).
-  virtual std::optional<std::chrono::sys_seconds> last_scheduled(std::string_view job) = 0;
-  // Active occurrences held by `node_id` (a node checks them after a partition or a replace).
-  virtual std::vector<RunRecord> active_runs(std::string_view node_id) = 0;
-  // Retention: keep the newest `keep_last` records of `job` and none older than `max_age`.
+  // Per job: the latest scheduled_at recorded in any state, or pruned by retention (misfire
+  // detection starts after it); nullopt for a job with no history.
+  virtual std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
+      std::span<const std::string> jobs) = 0;
+  // Every active (claimed or running) occurrence of every node, oldest first.
+  virtual std::vector<RunRecord> active_runs() = 0;
+  // Retention: keep the newest `keep_last` records of `job` and none older than `max_age`;
+  // active records are kept. The job's pruned-through instant rises to the newest instant
+  // deleted, so that no pruned occurrence can be claimed or recorded again.
   virtual void prune(std::string_view job, std::size_t keep_last,
                      std::optional<std::chrono::seconds> max_age) = 0;
+};
+
+struct OpenOptions {
+  // For commands that only read (history, nodes, status): an existing store is opened
+  // read-only and never created nor migrated; a missing one is StoreError(invalid) naming it.
+  bool read_only = false;
 };
 
 // Opens a store from a URL: "memory:", "sqlite:///abs/path.db", "sqlite:relative.db",
 // "postgres://user@host:port/db?sslmode=disable". Throws StoreError(invalid) on a bad URL.
 // The returned store is not migrated yet.
-std::unique_ptr<Store> open_store(const std::string& url);
+std::unique_ptr<Store> open_store(const std::string& url, const OpenOptions& options = {});
 
 }  // namespace solocron
