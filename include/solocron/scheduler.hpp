@@ -3,19 +3,26 @@
 // A Scheduler keeps a table of jobs (add / update / remove / pause / resume / run_now, or
 // apply() to reconcile a whole new list on reload), fires each occurrence at the instant its
 // Schedule yields, and starts its action on a bounded pool (max_concurrent_runs covers
-// callables and commands together; excess runs queue). Fire instants come from the wall clock
-// in the job's zone; waiting uses the monotonic clock, and wall-clock steps are detected on
-// every wake: a forward jump sends the skipped occurrences through the misfire policy, a
-// backward jump never fires an occurrence twice.
+// callables and commands together). Fire instants are computed in the job's zone on the
+// cluster's clock: the node measures its offset to the store's clock at every heartbeat and
+// fires by that clock, carried forward on its monotonic clock, so every node fires the same
+// instant whatever its own wall clock says, and a step of the wall clock changes nothing. A
+// step of the store's clock (or of the wall clock with the memory: store, whose clock it is)
+// sends the skipped occurrences through the misfire policy; a backward step never fires an
+// occurrence twice.
 //
-// Unless a job is `run_on: local`, every start is preceded by a successful Store::claim, the
-// run receives the claim's fencing token, and its state writes carry it. The node holds a lease
-// in the store (renewed every heartbeat); when it cannot renew for node_ttl it stops claiming
-// and stops its running `once` jobs (self-fencing). See docs/cluster.md for the guarantees.
+// Unless a job is `run_on: local`, every start is preceded by a successful Store::claim made
+// under the node's live lease, and by its `running` mark being stored; the run receives the
+// claim's fencing token and its state writes carry it. A node claims only what it can start at
+// once (a free slot), so a busy node leaves work to idle ones. The node lease is renewed every
+// heartbeat on its own store connection; when it was not renewed for node_ttl (counted from
+// when the last successful renewal was sent) the node stops claiming and stops its running
+// `once` jobs (self-fencing). docs/architecture.md maps the components; docs/cluster.md states
+// the guarantees.
 //
 // Every outcome is reported to a SchedulerObserver and counted in Statistics. All public
-// methods are thread-safe. Observer callbacks arrive on internal threads, never with the
-// scheduler's lock held, so they may call back into the scheduler.
+// methods are thread-safe. Observer callbacks arrive on internal threads, never with a
+// scheduler lock held, so they may call back into the scheduler.
 #pragma once
 
 #include <chrono>
@@ -58,6 +65,8 @@ enum class RunEventKind {
   lease_waiting,    // the node id is held by a live lease; waiting for it to expire
   fatal,            // the scheduler cannot continue (e.g. node id in use by a live process)
   catch_up,         // summary of a catch-up pass (message)
+  lease_released,   // shutdown released the node lease (or says why it was left to expire)
+  store_changed,    // the store is no longer the one the node started on: stopped claiming
 };
 std::string_view to_string(RunEventKind kind);
 
@@ -108,7 +117,10 @@ struct Statistics {
   std::uint64_t clock_steps = 0;
   std::uint64_t lease_lost = 0;
   std::uint64_t running = 0;  // gauge: runs started and not finished
-  std::uint64_t queued = 0;   // gauge: runs waiting for a free slot
+  std::uint64_t queued = 0;   // gauge: local runs waiting for a free slot
+  std::uint64_t waiting = 0;  // gauge: due occurrences not claimed yet for want of a free slot
+  // gauge: this node's wall clock minus the store's clock, as last measured (0 before)
+  std::int64_t clock_offset_ms = 0;
 };
 
 // A job as the scheduler holds it.
@@ -162,13 +174,16 @@ class Scheduler {
   // Registers the node lease, runs @reboot jobs, catches up missed occurrences and starts
   // firing. Returns at once; the lease may be acquired later (see ready()).
   void start();
-  // Cluster contract section 9: stop claiming at once, let runs finish for up to `grace`
-  // (default: settings.shutdown_grace), stop the rest (stop_token / SIGTERM then SIGKILL),
-  // record them interrupted, release the node lease. Idempotent.
+  // Cluster contract section 9 (drain): stop claiming and firing at once, keep renewing the
+  // lease while runs finish for up to `grace` (default: settings.shutdown_grace), stop the rest
+  // (stop_token / SIGTERM, then SIGKILL after the job's kill_grace), record them interrupted,
+  // then release the node lease. Idempotent.
   void shutdown(std::optional<std::chrono::milliseconds> grace = std::nullopt);
 
-  // False before start(), after shutdown, while the store is unreachable, the lease is not held,
-  // or the clock skew exceeds max_clock_skew. `status()` says why.
+  // False before start(), after shutdown began, while the store is unreachable, the lease is
+  // not held, or the store changed identity. A wall clock off from the store's does not make a
+  // node unready (it fires by the store's clock); status() reports the offset. `status()` says
+  // why it is not ready.
   bool ready() const;
   std::string status() const;
   // Set when the scheduler gave up (e.g. "node id X is in use by another live process").

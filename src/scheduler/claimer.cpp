@@ -1,336 +1,480 @@
-// Claiming: every start of a once/every_node run is preceded by a successful Store::claim.
-// Occurrences due at the same instant are claimed in one batch; `once` runs are staggered by
-// their rendezvous rank among the live nodes so the node with the fastest clock does not win
-// everything, while a dead preferred node costs at most 250 ms.
+// The claimer's thread, its queues and the claim path: claim, store the running mark, start.
+#include "scheduler/claimer.hpp"
+
 #include <algorithm>
-#include <map>
 
-#include "scheduler/scheduler_impl.hpp"
-
-namespace solocron {
+namespace solocron::detail {
 
 using namespace std::chrono_literals;
-using detail::Occurrence;
-
-namespace detail {
-
-namespace {
-std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-// FNV-1a: stable across builds and hosts, unlike std::hash, so every node ranks alike.
-std::uint64_t fnv(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-std::uint64_t score(std::uint64_t occurrence_hash, std::string_view node) {
-  return mix(occurrence_hash ^ fnv(node));
-}
-}  // namespace
-
-std::size_t rendezvous_rank(std::string_view job, sys_seconds at, std::string_view node,
-                            const std::vector<std::string>& nodes) {
-  const std::uint64_t occ = mix(fnv(job) ^ mix(static_cast<std::uint64_t>(at.time_since_epoch().count())));
-  const std::uint64_t mine = score(occ, node);
-  std::size_t rank = 0;
-  for (const std::string& n : nodes) {
-    if (n == node) continue;
-    const std::uint64_t s = score(occ, n);
-    if (s > mine || (s == mine && n < node)) ++rank;
-  }
-  return rank;
-}
-
-}  // namespace detail
 
 namespace {
 constexpr auto kRankDelay = 50ms;
 constexpr auto kMaxRankDelay = 250ms;
+// Claimed in chunks so the first runs start while the rest are still being claimed.
+constexpr std::size_t kClaimChunk = 256;
+// Bounds on what the claimer keeps in memory; beyond them occurrences are reported
+// not_claimed (waiting) or left to the next catch-up (retries).
+constexpr std::size_t kMaxWaiting = 10000;
+constexpr std::size_t kMaxRetained = 10000;
+constexpr int kMarkAttempts = 3;
 }  // namespace
 
-void Scheduler::Impl::claim_and_dispatch(std::vector<Occurrence> occs) {
-  std::map<std::chrono::milliseconds, std::vector<Occurrence>> by_delay;
+Claimer::Claimer(const NodeSettings& settings, std::string node_id, Store& store, Clock& clock,
+                 ClusterClock& cluster_clock, Events& events, JobTable& jobs,
+                 RunRegistry& registry, NodeSession& session, Executor& executor,
+                 Redecide redecide)
+    : settings_(settings),
+      node_id_(std::move(node_id)),
+      store_(store),
+      clock_(clock),
+      cluster_clock_(cluster_clock),
+      events_(events),
+      jobs_(jobs),
+      registry_(registry),
+      session_(session),
+      executor_(executor),
+      redecide_(std::move(redecide)) {}
+
+Claimer::~Claimer() { stop(); }
+
+void Claimer::start() {
+  std::lock_guard g(mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { main(); });
+}
+
+void Claimer::stop() {
   {
-    std::lock_guard<std::mutex> g(mu);
-    for (Occurrence& o : occs) {
-      std::chrono::milliseconds delay{0};
-      if (o.def->run_on == RunOn::once && live_nodes.size() > 1) {
-        const std::size_t rank = detail::rendezvous_rank(o.def->name, o.at, node_id, live_nodes);
-        delay = std::min<std::chrono::milliseconds>(kRankDelay * static_cast<int>(rank), kMaxRankDelay);
-      }
-      by_delay[delay].push_back(std::move(o));
-    }
-    const auto now = clock.steady_now();
-    for (auto& [delay, batch] : by_delay) {
-      if (delay.count() == 0) continue;
-      add_task(now + delay, [this, b = std::move(batch)]() mutable { claim_batch(std::move(b)); });
-    }
+    std::lock_guard g(mu_);
+    stop_ = true;
+    cv_.notify_all();
   }
-  // Claimed in chunks so the first runs start while the rest are still being claimed.
-  constexpr std::size_t kChunk = 256;
-  auto it = by_delay.find(0ms);
-  if (it == by_delay.end()) return;
-  std::vector<Occurrence>& all = it->second;
-  for (std::size_t i = 0; i < all.size(); i += kChunk) {
-    const std::size_t end = std::min(all.size(), i + kChunk);
-    claim_batch(std::vector<Occurrence>(std::make_move_iterator(all.begin() + i),
-                                        std::make_move_iterator(all.begin() + end)));
+  if (thread_.joinable()) thread_.join();
+}
+
+// --- the thread ---
+
+bool Claimer::has_work_locked(SteadyTime now) const {
+  return !missed_.empty() || sweep_due_ || (!pending_.empty() && pending_.begin()->first <= now) ||
+         (!missed_later_.empty() && missed_later_.begin()->first <= now) ||
+         (!waiting_.empty() && slots_freed_);
+}
+
+void Claimer::take_work_locked(SteadyTime now, std::vector<Occurrence>& claims,
+                               std::vector<MissedRequest>& missed, bool& sweep) {
+  while (!pending_.empty() && pending_.begin()->first <= now) {
+    claims.push_back(std::move(pending_.begin()->second));
+    pending_.erase(pending_.begin());
+  }
+  if (slots_freed_) {
+    slots_freed_ = false;
+    claims.insert(claims.begin(), std::make_move_iterator(waiting_.begin()),
+                  std::make_move_iterator(waiting_.end()));
+    waiting_.clear();
+  }
+  missed.swap(missed_);
+  while (!missed_later_.empty() && missed_later_.begin()->first <= now) {
+    missed.push_back(std::move(missed_later_.begin()->second));
+    missed_later_.erase(missed_later_.begin());
+  }
+  sweep = sweep_due_;
+  sweep_due_ = false;
+}
+
+void Claimer::main() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    const SteadyTime now = clock_.steady_now();
+    if (!has_work_locked(now)) {
+      SteadyTime deadline = now + 1s;
+      if (!pending_.empty()) deadline = std::min(deadline, pending_.begin()->first);
+      if (!missed_later_.empty()) deadline = std::min(deadline, missed_later_.begin()->first);
+      busy_ = false;
+      park_deadline_ = deadline;
+      clock_.wait_until(cv_, lk, deadline);
+      continue;
+    }
+    busy_ = true;
+    std::vector<Occurrence> claims;
+    std::vector<MissedRequest> missed;
+    bool sweep_now = false;
+    take_work_locked(now, claims, missed, sweep_now);
+    lk.unlock();
+    for (auto& m : missed) write_missed(std::move(m));
+    if (!claims.empty()) {
+      std::stable_sort(claims.begin(), claims.end(),
+                       [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; });
+      claim(std::move(claims));
+    }
+    if (sweep_now) sweep();
+    lk.lock();
+  }
+  busy_ = false;
+}
+
+bool Claimer::idle() const {
+  std::lock_guard g(mu_);
+  if (!started_ || stop_) return true;
+  return !busy_ && !has_work_locked(clock_.steady_now());
+}
+
+std::size_t Claimer::waiting() const {
+  std::lock_guard g(mu_);
+  return waiting_.size();
+}
+
+// --- requests from other components ---
+
+void Claimer::submit(std::vector<Occurrence> occs) {
+  std::lock_guard g(mu_);
+  const SteadyTime now = clock_.steady_now();
+  for (Occurrence& o : occs) {
+    std::chrono::milliseconds delay{0};
+    if (o.def->run_on == RunOn::once && live_nodes_.size() > 1) {
+      const std::size_t rank = rendezvous_rank(o.def->name, o.at, node_id_, live_nodes_);
+      delay = std::min<std::chrono::milliseconds>(kRankDelay * static_cast<int>(rank), kMaxRankDelay);
+    }
+    pending_.emplace(now + delay, std::move(o));
+  }
+  cv_.notify_all();
+  events_.handed_off();
+}
+
+void Claimer::record_missed(std::vector<Occurrence> occs, std::string why) {
+  std::lock_guard g(mu_);
+  missed_.push_back({std::move(occs), std::move(why)});
+  cv_.notify_all();
+  events_.handed_off();
+}
+
+void Claimer::lease_acquired() {
+  std::lock_guard g(mu_);
+  claiming_ = !stop_;
+  catch_up_pending_ = true;
+  sweep_due_ = true;
+  cv_.notify_all();
+  events_.handed_off();
+}
+
+void Claimer::fenced() {
+  std::lock_guard g(mu_);
+  claiming_ = false;
+}
+
+void Claimer::heartbeat() {
+  std::lock_guard g(mu_);
+  sweep_due_ = true;
+  cv_.notify_all();
+  events_.handed_off();
+}
+
+void Claimer::stop_claiming() {
+  std::vector<Occurrence> dropped;
+  {
+    std::lock_guard g(mu_);
+    claiming_ = false;
+    for (auto& [at, o] : pending_) dropped.push_back(std::move(o));
+    pending_.clear();
+    dropped.insert(dropped.end(), std::make_move_iterator(waiting_.begin()),
+                   std::make_move_iterator(waiting_.end()));
+    waiting_.clear();
+  }
+  not_claimed(dropped, "shutting down");
+}
+
+void Claimer::slots_freed() {
+  std::lock_guard g(mu_);
+  if (waiting_.empty()) return;
+  slots_freed_ = true;
+  cv_.notify_all();
+  events_.handed_off();
+}
+
+void Claimer::job_ran(const std::string& job) {
+  std::lock_guard g(mu_);
+  // Bounded: a job already listed is not listed again (the list is short and drained often).
+  if (std::find(prune_dirty_.begin(), prune_dirty_.end(), job) == prune_dirty_.end()) {
+    prune_dirty_.push_back(job);
   }
 }
 
-void Scheduler::Impl::claim_batch(std::vector<Occurrence> occs) {
-  std::vector<ClaimRequest> requests;
-  std::string refused;
-  {
-    std::lock_guard<std::mutex> g(mu);
-    if (!claiming) {
-      refused = fatal ? *fatal : (phase != Phase::running ? "shutting down" : "node lease not held");
-    }
+// --- claims ---
+
+OccurrenceKey Claimer::key_of(const Occurrence& o) const {
+  return {o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id_ : std::string()};
+}
+
+void Claimer::not_claimed(const std::vector<Occurrence>& occs, const std::string& why) {
+  events_.counters.not_claimed += occs.size();
+  if (!events_.observed()) return;
+  for (const Occurrence& o : occs) {
+    RunEvent e = events_.make(RunEventKind::not_claimed, key_of(o));
+    e.message = why;
+    events_.emit(e);
   }
-  if (!refused.empty()) {
-    // Cluster contract section 10: without a lease this node runs no once/every_node job.
-    counters.not_claimed += occs.size();
-    for (const Occurrence& o : occs) {
-      RunEvent e = event(RunEventKind::not_claimed);
-      e.job = o.def->name;
-      e.scheduled_at = o.at;
-      e.message = refused;
-      emit(e);
-    }
+}
+
+void Claimer::claim(std::vector<Occurrence> occs) {
+  bool claiming;
+  {
+    std::lock_guard g(mu_);
+    claiming = claiming_;
+  }
+  if (!claiming || !session_.valid()) {
+    // Cluster contract section 10: without a live lease this node runs no once/every_node job.
+    const auto v = session_.view();
+    not_claimed(occs, v.fatal ? *v.fatal : !v.identity_ok ? "the store changed under this node"
+                      : !claiming && v.held ? "shutting down" : "node lease not held");
     return;
   }
+  // Waiting for a slot never runs an occurrence past its starting_deadline.
+  const WallTime now = cluster_clock_.now();
+  std::vector<Occurrence> expired;
+  std::erase_if(occs, [&](Occurrence& o) {
+    const auto d = o.def->starting_deadline();
+    if (!d || now - WallTime(o.at) <= *d) return false;
+    expired.push_back(std::move(o));
+    return true;
+  });
+  if (!expired.empty()) {
+    write_missed({std::move(expired), "no free slot (max_concurrent_runs) within its starting_deadline"});
+  }
+  for (std::size_t first = 0; first < occs.size(); first += kClaimChunk) {
+    const std::size_t end = std::min(occs.size(), first + kClaimChunk);
+    const std::size_t slots = registry_.reserve(end - first);
+    if (slots < end - first) {
+      // A node claims only what it can start now; other nodes take the rest meanwhile.
+      std::vector<Occurrence> wait(std::make_move_iterator(occs.begin() + first + slots),
+                                   std::make_move_iterator(occs.end()));
+      std::vector<Occurrence> dropped;
+      {
+        std::lock_guard g(mu_);
+        for (auto& o : wait) (waiting_.size() < kMaxWaiting ? waiting_ : dropped).push_back(std::move(o));
+      }
+      not_claimed(dropped, "too many occurrences waiting for a free slot");
+      claim_reserved(std::vector<Occurrence>(std::make_move_iterator(occs.begin() + first),
+                                             std::make_move_iterator(occs.begin() + first + slots)));
+      return;
+    }
+    claim_reserved(std::vector<Occurrence>(std::make_move_iterator(occs.begin() + first),
+                                           std::make_move_iterator(occs.begin() + end)));
+  }
+}
+
+void Claimer::claim_reserved(std::vector<Occurrence> occs) {
+  if (occs.empty()) return;
+  const std::int64_t token = session_.view().token;
+  std::vector<ClaimRequest> requests;
+  std::vector<RunPtr> runs;
   requests.reserve(occs.size());
+  runs.reserve(occs.size());
   for (const Occurrence& o : occs) {
-    ClaimRequest r;
-    r.key = {o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id : std::string()};
-    r.node_id = node_id;
-    r.overlap = o.def->overlap;
-    r.max_clock_skew = settings.max_clock_skew;
+    ClaimRequest r{key_of(o), node_id_, token, o.def->overlap, settings_.max_clock_skew};
+    runs.push_back(registry_.add_claiming(o.def, r.key, 1));
     requests.push_back(std::move(r));
   }
   std::vector<ClaimResult> results;
-  ClaimInFlight in_flight(*this);
   try {
-    results = store.claim(requests);
+    results = store_.claim(requests);
+    if (results.size() != requests.size()) {
+      throw StoreError(StoreError::Kind::internal, "the store answered " +
+                                                       std::to_string(results.size()) + " of " +
+                                                       std::to_string(requests.size()) + " claims");
+    }
   } catch (const std::exception& ex) {
-    store_error("claim of " + std::to_string(requests.size()) + " occurrence(s)", ex);
-    counters.not_claimed += occs.size();
-    // Run or recorded (per misfire policy) once the store answers again.
-    retry_later(std::move(occs));
+    for (const RunPtr& r : runs) registry_.abandon(*r);
+    events_.store_error("claim of " + std::to_string(requests.size()) + " occurrence(s)", ex);
+    events_.counters.not_claimed += occs.size();
+    retry_later(std::move(occs));  // run or recorded (misfire policy) once the store answers
     return;
   }
   std::vector<RunEvent> events;
-  std::vector<std::size_t> won;
+  std::vector<RunPtr> won;
   std::vector<OccurrenceKey> replaced;
-  const auto steady = clock.steady_now();
-  for (std::size_t i = 0; i < results.size() && i < occs.size(); ++i) {
+  bool went_back = false;
+  for (std::size_t i = 0; i < results.size(); ++i) {
     const ClaimResult& r = results[i];
-    RunEvent e = event(RunEventKind::claimed);
-    e.job = occs[i].def->name;
-    e.scheduled_at = occs[i].at;
+    RunEvent e = events_.make(RunEventKind::claimed, requests[i].key);
     switch (r.outcome) {
       case ClaimResult::Outcome::won:
-        ++counters.claims_won;
+        ++events_.counters.claims_won;
+        if (r.fence <= max_fence_) went_back = true;
+        max_fence_ = std::max(max_fence_, r.fence);
         e.fence = r.fence;
-        won.push_back(i);
+        registry_.claimed(*runs[i], r.fence, token);
+        won.push_back(runs[i]);
         replaced.insert(replaced.end(), r.replaced.begin(), r.replaced.end());
         break;
       case ClaimResult::Outcome::taken:
-        ++counters.claims_taken;
+        ++events_.counters.claims_taken;
         e.kind = RunEventKind::claim_taken;
+        registry_.abandon(*runs[i]);
         break;
       case ClaimResult::Outcome::overlap_skipped:
-        ++counters.skipped_overlap;
+        ++events_.counters.skipped_overlap;
         e.kind = RunEventKind::skipped_overlap;
+        registry_.abandon(*runs[i]);
         break;
       case ClaimResult::Outcome::too_early: {
-        ++counters.too_early;
+        ++events_.counters.too_early;
         e.kind = RunEventKind::too_early;
+        registry_.abandon(*runs[i]);
         // Retry when the store's clock reaches the scheduled instant; never run early.
         const auto wait = std::max<std::chrono::milliseconds>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(StoreTime(occs[i].at) - r.store_now),
-            0ms) + 1ms;
-        e.message = "this node's clock is ahead of the store's; retrying in " +
+                              std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  StoreTime(occs[i].at) - r.store_now),
+                              0ms) + 1ms;
+        e.message = "the store's clock is behind the scheduled instant; retrying in " +
                     std::to_string(wait.count()) + "ms";
-        std::lock_guard<std::mutex> g(mu);
-        add_task(steady + wait, [this, o = occs[i]]() mutable { claim_batch({std::move(o)}); });
+        defer(occs[i], clock_.steady_now() + wait);
         break;
       }
+      case ClaimResult::Outcome::no_lease:
+        ++events_.counters.not_claimed;
+        e.kind = RunEventKind::not_claimed;
+        e.message = "the store says this node's lease is not live";
+        registry_.abandon(*runs[i]);
+        break;
     }
     events.push_back(std::move(e));
   }
-  for (const RunEvent& e : events) emit(e);
-
-  std::vector<std::pair<std::uint64_t, std::chrono::milliseconds>> procs;
-  std::vector<RunEvent> replaced_events;
-  std::vector<std::shared_ptr<detail::Run>> not_started;
-  {
-    std::lock_guard<std::mutex> g(mu);
-    for (const OccurrenceKey& k : replaced) {
-      for (auto& [id, run] : runs) {
-        if (!run->store_backed || !(run->key == k) || run->stop_reason != detail::StopReason::none) {
-          continue;
-        }
-        if (auto p = stop_locked(*run, detail::StopReason::replaced)) procs.push_back(*p);
-        ++counters.replaced;
-        replaced_events.push_back(event(RunEventKind::replaced, run.get()));
-      }
-    }
-    for (std::size_t i : won) {
-      auto run = make_run(occs[i]);
-      run->key = requests[i].key;
-      run->fence = results[i].fence;
-      run->store_backed = true;
-      run->claim_seq = ++claim_seq;
-      if (!claiming) {
-        // Shutdown began or the lease was lost while the claim was in flight: do not start.
-        run->stop_reason = phase == Phase::running ? detail::StopReason::fenced
-                                                   : detail::StopReason::shutdown;
-        not_started.push_back(std::move(run));
-        continue;
-      }
-      enqueue(std::move(run));
-    }
-    if (!won.empty()) wake_workers();
+  if (std::any_of(results.begin(), results.end(),
+                  [](const ClaimResult& r) { return r.outcome == ClaimResult::Outcome::no_lease; })) {
+    session_.renew_soon();
   }
-  for (auto& run : not_started) {
-    finish(run, RunState::interrupted, std::nullopt, std::nullopt, "not started: claiming stopped");
+  if (events_.observed()) {
+    for (const RunEvent& e : events) events_.emit(e);
   }
-  terminate_processes(procs);
-  for (const RunEvent& e : replaced_events) emit(e);
+  if (went_back) {
+    session_.store_changed("the store issued a fencing token not higher than one it issued before "
+                           "(a database restored from a backup?)");
+  }
+  if (!replaced.empty()) {
+    auto stops = registry_.stop_if(
+        [&](const Run& run) {
+          return run.store_backed &&
+                 std::find(replaced.begin(), replaced.end(), run.key) != replaced.end();
+        },
+        StopReason::replaced);
+    executor_.signal(stops);
+    events_.counters.replaced += stops.size();
+    for (const RunPtr& run : stops) events_.emit(events_.make(RunEventKind::replaced, run->key, run->fence, run->attempt));
+  }
+  mark_and_start(std::move(won));
 }
 
-void Scheduler::Impl::record_missed(const std::vector<Occurrence>& occs, const std::string& why) {
-  std::vector<OccurrenceKey> keys;
-  for (const Occurrence& o : occs) {
-    if (o.def->store_backed()) {
-      keys.push_back({o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id : std::string()});
+// Starts are gated on the stored `running` mark, written for a whole batch in one call: a run
+// whose node dies before the mark is stored never started, certainly, and another node may
+// take its occurrence over.
+void Claimer::mark_and_start(std::vector<RunPtr> runs) {
+  if (runs.empty()) return;
+  std::vector<StateUpdate> marks;
+  marks.reserve(runs.size());
+  for (const RunPtr& r : runs) marks.push_back({r->key, r->fence, RunState::running, {}, {}, {}, {}});
+  std::vector<bool> applied;
+  std::string error;
+  for (int attempt = 0; attempt < kMarkAttempts && applied.size() != marks.size(); ++attempt) {
+    try {
+      applied = store_.update(marks);
+    } catch (const std::exception& ex) {
+      error = ex.what();
+      events_.store_error("running marks of " + std::to_string(marks.size()) + " run(s)", ex);
     }
   }
-  // A node whose wall clock is ahead of the store's must not write `missed` for occurrences that
-  // another node may still claim: `missed` blocks claims. Only an instant more than
-  // max_clock_skew behind the store's clock is past claiming by any node whose clock is within
-  // bounds; later ones are recorded when the store's clock gets there (insert-if-absent: a run
-  // by another node wins).
-  std::vector<Occurrence> ahead;
-  if (!keys.empty()) {
-    try {
-      const StoreTime limit = store.now() - settings.max_clock_skew;
-      std::vector<OccurrenceKey> now_keys;
-      std::size_t k = 0;
-      for (const Occurrence& o : occs) {
-        if (!o.def->store_backed()) continue;
-        if (StoreTime(keys[k].scheduled_at) > limit) {
-          ahead.push_back(o);
-        } else {
-          now_keys.push_back(std::move(keys[k]));
-        }
-        ++k;
-      }
-      keys = std::move(now_keys);
-      if (!ahead.empty()) {
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              StoreTime(ahead.back().at) - limit) + 1ms;
-        std::lock_guard<std::mutex> g(mu);
-        add_task(clock.steady_now() + wait,
-                 [this, a = ahead, why] { record_missed(a, why); });
-      }
-    } catch (const std::exception& ex) {
-      store_error("record_missed", ex);
-      keys.clear();
-      retry_later(occs);
-      return;
+  if (applied.size() != marks.size()) {
+    // The marks may or may not be stored: the outcome written by this live node says it did not
+    // start, so no other node takes a run of this live node for lost.
+    for (const RunPtr& r : runs) {
+      executor_.finish_unstarted(r, RunState::interrupted,
+                                 "not started: its running mark could not be stored (" + error + ")");
     }
+    return;
+  }
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (!applied[i]) {
+      ++events_.counters.stale_writes;
+      RunEvent e = events_.make(RunEventKind::stale_write, runs[i]->key, runs[i]->fence, runs[i]->attempt);
+      e.message = "running mark rejected: this node's lease is no longer live in the store; not started";
+      registry_.abandon(*runs[i]);
+      events_.emit(e);
+    } else if (!session_.valid()) {
+      executor_.finish_unstarted(runs[i], RunState::interrupted,
+                                 "not started: this node's lease deadline passed");
+    } else if (!registry_.mark_stored(runs[i])) {
+      executor_.finish_unstarted(runs[i], RunState::interrupted, "not started: the node shut down");
+    }
+  }
+  executor_.work_added();
+}
+
+void Claimer::defer(Occurrence occ, SteadyTime at) {
+  std::lock_guard g(mu_);
+  pending_.emplace(at, std::move(occ));
+  cv_.notify_all();
+  events_.handed_off();
+}
+
+void Claimer::retry_later(std::vector<Occurrence> occs) {
+  std::lock_guard g(mu_);
+  for (Occurrence& o : occs) {
+    if (retry_.size() >= kMaxRetained) {
+      catch_up_pending_ = true;  // too many to keep: walk every job's history instead
+      break;
+    }
+    o.misfired = true;
+    retry_.push_back(std::move(o));
+  }
+}
+
+// A node whose clock was ahead of the store's must not write `missed` for occurrences that
+// another node may still claim: `missed` blocks claims. Only an instant more than
+// max_clock_skew behind the store's clock is past claiming by any node; later ones are
+// recorded when the store's clock gets there (insert-if-absent: a run by another node wins).
+void Claimer::write_missed(MissedRequest req) {
+  std::vector<OccurrenceKey> keys;
+  std::vector<Occurrence> ahead, recorded;
+  const WallTime limit = cluster_clock_.now() - settings_.max_clock_skew;
+  for (Occurrence& o : req.occs) {
+    if (!o.def->store_backed()) {
+      recorded.push_back(std::move(o));
+    } else if (WallTime(o.at) > limit) {
+      ahead.push_back(std::move(o));
+    } else {
+      keys.push_back(key_of(o));
+      recorded.push_back(std::move(o));
+    }
+  }
+  if (!ahead.empty()) {
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(WallTime(ahead.back().at) - limit) + 1ms;
+    std::lock_guard g(mu_);
+    missed_later_.emplace(clock_.steady_now() + wait, MissedRequest{std::move(ahead), req.why});
+    cv_.notify_all();
   }
   constexpr std::size_t kChunk = 1000;
   for (std::size_t i = 0; i < keys.size(); i += kChunk) {
     const std::size_t n = std::min(kChunk, keys.size() - i);
     try {
-      store.record_missed(std::span<const OccurrenceKey>(keys.data() + i, n));
+      store_.record_missed(std::span<const OccurrenceKey>(keys.data() + i, n));
     } catch (const std::exception& ex) {
-      store_error("record_missed", ex);
-      retry_later(occs);
-      return;
-    }
-  }
-  std::size_t reported = 0;
-  for (const Occurrence& o : occs) {
-    if (std::any_of(ahead.begin(), ahead.end(),
-                    [&](const Occurrence& a) { return a.def == o.def && a.at == o.at; })) {
-      continue;  // reported when recorded
-    }
-    ++reported;
-    RunEvent e = event(RunEventKind::missed);
-    e.job = o.def->name;
-    e.scheduled_at = o.at;
-    e.message = why;
-    emit(e);
-  }
-  counters.missed += reported;
-  std::lock_guard<std::mutex> g(mu);
-  for (const Occurrence& o : occs) {
-    if (o.def->store_backed()) prune_dirty.insert(o.def->name);
-  }
-}
-
-void Scheduler::Impl::retry_later(std::vector<Occurrence> occs) {
-  constexpr std::size_t kMaxRetained = 10000;
-  std::lock_guard<std::mutex> g(mu);
-  for (Occurrence& o : occs) {
-    if (retry.size() >= kMaxRetained) {
-      catch_up_pending = true;  // too many to keep: walk every job's history instead
+      events_.store_error("record_missed", ex);
+      std::erase_if(recorded, [](const Occurrence& o) { return o.def->store_backed(); });
+      std::vector<Occurrence> again;
+      for (const auto& k : keys) {
+        if (auto def = jobs_.def_of(k.job)) again.push_back({def, k.scheduled_at, true});
+      }
+      retry_later(std::move(again));
       break;
     }
-    o.misfired = true;
-    retry.push_back(std::move(o));
+  }
+  events_.counters.missed += recorded.size();
+  for (const Occurrence& o : recorded) {
+    if (o.def->store_backed()) job_ran(o.def->name);
+    if (!events_.observed()) continue;
+    RunEvent e = events_.make(RunEventKind::missed, key_of(o));
+    e.message = req.why;
+    events_.emit(e);
   }
 }
 
-// run_on: local (and @reboot): no store; overlap is decided against this node's own runs.
-void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
-  std::vector<std::pair<std::uint64_t, std::chrono::milliseconds>> procs;
-  std::vector<RunEvent> events;
-  // In chunks, so workers can take the first runs while the rest are being queued.
-  constexpr std::size_t kChunk = 64;
-  for (std::size_t first = 0; first < occs.size(); first += kChunk) {
-    std::lock_guard<std::mutex> g(mu);
-    if (!firing) break;  // shutting down: local runs stop starting at once too
-    for (std::size_t i = first; i < std::min(occs.size(), first + kChunk); ++i) {
-      Occurrence& o = occs[i];
-      const bool slot_alive = o.slot < slots.size() && slot_incarnation[o.slot] == o.incarnation &&
-                              slots[o.slot].def;
-      const std::uint32_t active = slot_alive ? slots[o.slot].active : 0;
-      if (active > 0 && o.def->overlap == OverlapMode::forbid) {
-        ++counters.skipped_overlap;
-        RunEvent e = event(RunEventKind::skipped_overlap);
-        e.job = o.def->name;
-        e.scheduled_at = o.at;
-        events.push_back(std::move(e));
-        continue;
-      }
-      if (active > 0 && o.def->overlap == OverlapMode::replace) {
-        for (auto& [id, run] : runs) {
-          if (run->slot != o.slot || run->incarnation != o.incarnation ||
-              run->stop_reason != detail::StopReason::none) {
-            continue;
-          }
-          if (auto p = stop_locked(*run, detail::StopReason::replaced)) procs.push_back(*p);
-          ++counters.replaced;
-          events.push_back(event(RunEventKind::replaced, run.get()));
-        }
-      }
-      auto run = make_run(o);
-      run->key = {o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id : std::string()};
-      enqueue(std::move(run));
-    }
-    wake_workers();
-  }
-  terminate_processes(procs);
-  for (const RunEvent& e : events) emit(e);
-}
-
-}  // namespace solocron
+}  // namespace solocron::detail

@@ -1,21 +1,24 @@
-// The job table: compact per-job slots, a name index and the timer heap.
+// The job table: compact per-job slots, a name index and the timer heap, behind JobTable.
 //
 // Sized for a million jobs: a slot is ~40 bytes, a heap entry 16, a name-index bucket 4 (at
 // most half full), and the immutable JobDef is shared by the slot and by the job's runs in
-// progress, so update/remove never disturb a running action.
+// progress, so update/remove never disturb a running action. Times are whole seconds of the
+// cluster's clock (see cluster_clock.hpp).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
-#include "solocron/job.hpp"
+#include "solocron/scheduler.hpp"
 
 namespace solocron::detail {
 
@@ -57,7 +60,6 @@ struct JobSlot {
   std::int64_t next_fire = kNoTime;   // seconds since the epoch, kNoTime when not queued
   std::int64_t last_fired = kNoTime;  // never fire at or below it (backward clock steps)
   std::uint32_t generation = 0;       // heap entries with another generation are stale
-  std::uint32_t active = 0;           // runs queued or running
   bool paused = false;
 };
 
@@ -98,6 +100,72 @@ class TimerHeap {
 
  private:
   std::vector<HeapEntry> heap_;
+};
+
+// One occurrence taken from the table: due now, or found by catch-up.
+struct Occurrence {
+  std::shared_ptr<const JobDef> def;
+  std::chrono::sys_seconds at{};
+  bool misfired = false;  // skipped by a clock step, a stall or downtime
+};
+
+// The jobs of this node. Thread-safe; the timer loop, the claimer (catch-up) and the public
+// API share it. Schedule::next is never called with the lock held for many jobs at once.
+class JobTable {
+ public:
+  // The spec must have been validated.
+  JobResult add(JobSpec spec, std::int64_t now_s);
+  JobResult update(JobSpec spec, std::int64_t now_s, bool* changed = nullptr);
+  JobResult remove(std::string_view name);
+  JobResult set_paused(std::string_view name, bool paused, std::int64_t now_s);
+  // Reconciles the table with `valid` (SIGHUP reload) in one step; names in `keep` stay even
+  // when absent from `valid` (a job whose new definition is invalid keeps its old one).
+  void apply(std::vector<JobSpec> valid, const std::set<std::string>& keep, std::int64_t now_s,
+             ApplyResult& result);
+  std::optional<JobInfo> find(std::string_view name) const;
+  std::vector<JobInfo> list() const;
+  std::shared_ptr<const JobDef> def_of(std::string_view name) const;
+  std::size_t size() const;
+
+  // Recomputes every queued fire from `now_s` (the cluster's clock was first measured).
+  void reschedule_all(std::int64_t now_s);
+  std::optional<std::int64_t> next_fire() const;
+
+  // Timer: pops every job due at or before now_s and returns their due occurrences (oldest
+  // first); then requeue() computes each popped job's next fire outside the lock and returns
+  // the further occurrences already due (a forward step, a stall), bounded per job.
+  struct Popped {
+    std::uint32_t slot, generation;
+    std::int64_t fire;
+    std::shared_ptr<const JobDef> def;
+  };
+  std::vector<Occurrence> pop_due(std::int64_t now_s, std::vector<Popped>& popped);
+  std::vector<Occurrence> requeue(const std::vector<Popped>& popped, std::int64_t now_s);
+
+  // Catch-up: store-backed, unpaused jobs with their queued fire, and a way to mark the
+  // occurrences it decided, so the timer does not fire them again.
+  struct Queued {
+    std::shared_ptr<const JobDef> def;
+    std::int64_t next_fire;
+  };
+  std::vector<Queued> store_backed() const;
+  void decided_upto(const std::string& name, std::int64_t upto);
+  std::vector<std::shared_ptr<const JobDef>> reboot_jobs() const;
+
+ private:
+  void schedule_locked(std::uint32_t slot, std::int64_t now_s);
+  std::uint32_t allocate_locked();
+  void free_locked(std::uint32_t slot);
+  JobInfo info_locked(std::uint32_t slot) const;
+  JobResult add_locked(JobSpec spec, std::int64_t now_s);
+  JobResult update_locked(JobSpec spec, std::int64_t now_s, bool* changed);
+
+  mutable std::mutex mu_;
+  std::vector<JobSlot> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  NameIndex names_;
+  TimerHeap heap_;
+  std::size_t live_ = 0;
 };
 
 }  // namespace solocron::detail

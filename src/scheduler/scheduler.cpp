@@ -1,16 +1,18 @@
-// The Scheduler's public API and its job table.
+// The Scheduler's public API, the wiring of its components, and the dispatch of due
+// occurrences through the deadline and misfire policies.
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "scheduler/scheduler_impl.hpp"
 
 namespace solocron {
 
-using detail::JobDef;
-using detail::kNoTime;
-using detail::WallTime;
+using detail::Occurrence;
 
 namespace {
 
@@ -23,19 +25,133 @@ std::string host_name() {
 JobResult ok() { return std::monostate{}; }
 JobResult error(std::string message) { return Unexpected{std::move(message)}; }
 
-std::int64_t floor_seconds(WallTime t) {
-  return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
-}
-
 }  // namespace
 
 Scheduler::Impl::Impl(NodeSettings s, Store& st, Clock& c)
-    : settings(std::move(s)), store(st), clock(c) {
-  node_id = settings.node_id.empty() ? host_name() : settings.node_id;
-  writer = std::make_unique<detail::StateWriter>(store, [this] {
-    std::lock_guard<std::mutex> g(mu);
-    idle_cv.notify_all();
-  });
+    : settings(std::move(s)),
+      store(st),
+      clock(c),
+      node_id(settings.node_id.empty() ? host_name() : settings.node_id),
+      events(node_id),
+      cluster_clock(c),
+      registry(settings.max_concurrent_runs),
+      lease_store(st.another_connection(settings.store_call_deadline)) {
+  session = std::make_unique<detail::NodeSession>(settings, node_id, *lease_store, clock,
+                                                  cluster_clock, events, *this);
+  writer = std::make_unique<detail::StateWriter>(store, clock, events);
+  timer = std::make_unique<detail::TimerLoop>(
+      clock, cluster_clock, jobs, events,
+      [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
+  executor = std::make_unique<detail::Executor>(
+      settings, registry, *writer, *timer, clock, cluster_clock, events,
+      [this](const detail::Run& run, RunState state) { run_ended(run, state); });
+  claimer = std::make_unique<detail::Claimer>(
+      settings, node_id, store, clock, cluster_clock, events, jobs, registry, *session, *executor,
+      [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
+  registry.on_change([this] { claimer->slots_freed(); });
+}
+
+Scheduler::Impl::~Impl() {
+  // Threads that call into others go first.
+  claimer.reset();
+  timer.reset();
+  registry.stop_workers();
+  executor.reset();
+  writer.reset();
+  session.reset();
+}
+
+// --- the session's listener ---
+
+void Scheduler::Impl::lease_acquired() { claimer->lease_acquired(); }
+
+// Section 5: this node may have been replaced. Stop claiming and stop its running once jobs
+// (every_node and local runs are this node's own; they go on).
+void Scheduler::Impl::fenced(const std::string&) {
+  claimer->fenced();
+  executor->signal(registry.stop_if(
+      [](const detail::Run& r) { return r.store_backed && r.def->run_on == RunOn::once; },
+      detail::StopReason::fenced));
+}
+
+void Scheduler::Impl::heartbeat() { claimer->heartbeat(); }
+
+void Scheduler::Impl::deadline_moved(Clock::steady_time deadline) {
+  timer->add_task(deadline, [this] { session->check_deadline(); });
+}
+
+// --- dispatch ---
+
+void Scheduler::Impl::dispatch(std::vector<Occurrence> occs, WallTime now) {
+  std::vector<Occurrence> run, late;
+  std::map<std::string, std::vector<Occurrence>> misfired;  // by job, oldest first
+  for (Occurrence& o : occs) {
+    if (o.misfired) {
+      misfired[o.def->name].push_back(std::move(o));
+      continue;
+    }
+    const auto deadline = o.def->starting_deadline();
+    (deadline && now - WallTime(o.at) > *deadline ? late : run).push_back(std::move(o));
+  }
+  std::vector<Occurrence> skipped;
+  for (auto& [name, list] : misfired) {
+    std::vector<std::chrono::sys_seconds> instants;
+    for (const Occurrence& o : list) instants.push_back(o.at);
+    const detail::MisfireDecision d = detail::decide_misfire(*list.front().def, instants, now);
+    for (Occurrence& o : list) {
+      const bool runs = std::find(d.run.begin(), d.run.end(), o.at) != d.run.end();
+      (runs ? run : skipped).push_back(std::move(o));
+    }
+  }
+  auto split_missed = [&](std::vector<Occurrence>& list, const std::string& why) {
+    if (list.empty()) return;
+    std::vector<Occurrence> local;
+    std::erase_if(list, [&](Occurrence& o) {
+      if (o.def->store_backed()) return false;
+      local.push_back(std::move(o));
+      return true;
+    });
+    missed_local(local, why);
+    if (!list.empty()) claimer->record_missed(std::move(list), why);
+  };
+  split_missed(late, "noticed after its starting_deadline");
+  split_missed(skipped, "misfire (the node was stopped, stalled or the clock jumped)");
+  std::vector<Occurrence> local, claimed;
+  for (Occurrence& o : run) (o.def->store_backed() ? claimed : local).push_back(std::move(o));
+  if (!local.empty()) start_local(std::move(local));
+  if (!claimed.empty()) claimer->submit(std::move(claimed));
+}
+
+void Scheduler::Impl::missed_local(const std::vector<Occurrence>& occs, const std::string& why) {
+  events.counters.missed += occs.size();
+  for (const Occurrence& o : occs) {
+    RunEvent e = events.make(RunEventKind::missed, {o.def->name, o.at, {}});
+    e.message = why;
+    events.emit(e);
+  }
+}
+
+// run_on: local (and @reboot): no store; overlap is decided against this node's own runs.
+void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
+  std::vector<std::pair<std::shared_ptr<const detail::JobDef>, OccurrenceKey>> items;
+  items.reserve(occs.size());
+  for (Occurrence& o : occs) {
+    OccurrenceKey key{o.def->name, o.at, {}};
+    items.emplace_back(std::move(o.def), std::move(key));
+  }
+  detail::RunRegistry::LocalResult r = registry.add_local(items);
+  executor->work_added();
+  executor->signal(r.replaced);
+  events.counters.replaced += r.replaced.size();
+  events.counters.skipped_overlap += r.skipped.size();
+  for (const auto& run : r.replaced) {
+    events.emit(events.make(RunEventKind::replaced, run->key, run->fence, run->attempt));
+  }
+  for (const OccurrenceKey& k : r.skipped) events.emit(events.make(RunEventKind::skipped_overlap, k));
+}
+
+void Scheduler::Impl::run_ended(const detail::Run& run, RunState) {
+  if (run.store_backed) claimer->job_ran(run.key.job);
 }
 
 JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
@@ -50,130 +166,19 @@ JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
   }
   if (spec.timeout && spec.timeout->count() <= 0) return error(job + "timeout must be positive");
   if (spec.kill_grace.count() < 0) return error(job + "kill_grace must not be negative");
-  if (spec.starting_deadline && spec.starting_deadline->count() < 0) {
-    return error(job + "starting_deadline must not be negative");
+  if (spec.starting_deadline && spec.starting_deadline->count() <= 0) {
+    return error(job + "starting_deadline must be positive");
   }
   return ok();
 }
 
-std::uint32_t Scheduler::Impl::allocate_slot() {
-  if (!free_slots.empty()) {
-    const std::uint32_t s = free_slots.back();
-    free_slots.pop_back();
-    return s;
-  }
-  slots.emplace_back();
-  slot_incarnation.push_back(0);
-  return static_cast<std::uint32_t>(slots.size() - 1);
+std::int64_t Scheduler::Impl::now_seconds() const {
+  return std::chrono::floor<std::chrono::seconds>(cluster_clock.now()).time_since_epoch().count();
 }
 
-void Scheduler::Impl::free_slot(std::uint32_t slot) {
-  names.erase(slots[slot].def->name, slots);
-  const std::uint32_t gen = slots[slot].generation + 1;
-  slots[slot] = detail::JobSlot{};
-  slots[slot].generation = gen;  // heap entries of the old job stay stale
-  ++slot_incarnation[slot];
-  free_slots.push_back(slot);
-  --live_jobs;
-}
-
-// Computes the slot's next fire strictly after max(now, last fired) and queues it.
-void Scheduler::Impl::schedule_slot(std::uint32_t slot, WallTime now) {
-  detail::JobSlot& s = slots[slot];
-  ++s.generation;
-  s.next_fire = kNoTime;
-  if (s.paused || s.def->schedule.is_reboot()) return;
-  const std::int64_t from = std::max(floor_seconds(now), s.last_fired);
-  auto next = s.def->schedule.next(std::chrono::sys_seconds(std::chrono::seconds(from)));
-  if (!next) return;
-  s.next_fire = next->time_since_epoch().count();
-  heap.push({s.next_fire, slot, s.generation});
-  heap.compact_if_needed(slots, live_jobs);
-  if (loop_park.parked) wake_loop();
-}
-
-void Scheduler::Impl::wake_loop() {
-  loop_park.dirty = true;
-  loop_cv.notify_all();
-}
-
-JobResult Scheduler::Impl::add_locked(JobSpec spec, WallTime now) {
-  if (names.find(spec.name, slots)) return error("job \"" + spec.name + "\" already exists");
-  const bool paused = spec.paused;
-  auto def = JobDef::from_spec(std::move(spec));
-  const std::uint32_t slot = allocate_slot();
-  slots[slot].def = std::move(def);
-  slots[slot].paused = paused;
-  names.insert(slots[slot].def->name, slot, slots);
-  ++live_jobs;
-  schedule_slot(slot, now);
-  return ok();
-}
-
-JobResult Scheduler::Impl::update_locked(JobSpec spec, WallTime now, bool* changed) {
-  auto slot = names.find(spec.name, slots);
-  if (!slot) return error("job \"" + spec.name + "\" does not exist");
-  detail::JobSlot& s = slots[*slot];
-  const bool paused = spec.paused;
-  auto def = JobDef::from_spec(std::move(spec));
-  const bool same_timing = def->same_timing(*s.def);
-  if (changed) *changed = !def->same_as(*s.def) || paused != s.paused;
-  s.def = std::move(def);  // the name index keys on the new def's name (same text)
-  const bool was_paused = s.paused;
-  s.paused = paused;
-  // Keep the queued fire when nothing about timing changed, so an occurrence between the last
-  // fire and now is not lost by an update.
-  if (!same_timing || was_paused != paused || s.next_fire == kNoTime) schedule_slot(*slot, now);
-  return ok();
-}
-
-JobInfo Scheduler::Impl::info_of(std::uint32_t slot) const {
-  const detail::JobSlot& s = slots[slot];
-  JobInfo info{s.def->to_spec(s.paused), s.paused, std::nullopt, std::nullopt, s.active};
-  if (s.next_fire != kNoTime) info.next_fire = std::chrono::sys_seconds(std::chrono::seconds(s.next_fire));
-  if (s.last_fired != kNoTime) {
-    info.last_fired = std::chrono::sys_seconds(std::chrono::seconds(s.last_fired));
-  }
-  return info;
-}
-
-bool Scheduler::Impl::idle_locked(bool runs_too) const {
-  const auto now = clock.steady_now();
-  const auto thread_idle = [&](const detail::Park& p, bool running_thread) {
-    if (!running_thread) return true;
-    return p.parked && !p.dirty && p.deadline > now;
-  };
-  const bool threads_up = phase == Phase::running || phase == Phase::stopping;
-  return thread_idle(loop_park, threads_up && loop_thread.joinable()) &&
-         thread_idle(lease_park, threads_up && lease_thread.joinable()) &&
-         writes_in_flight == 0 && writer->idle() &&
-         (runs_too ? ready.empty() && running == 0
-                   : ready.empty() || running >= settings.max_concurrent_runs);
-}
-
-void Scheduler::Impl::emit(const RunEvent& e) const {
-  if (observer) observer->on_event(e);
-}
-
-RunEvent Scheduler::Impl::event(RunEventKind kind, const detail::Run* run) const {
-  RunEvent e;
-  e.kind = kind;
-  e.node = node_id;
-  if (run) {
-    e.job = run->key.job;
-    e.scheduled_at = run->key.scheduled_at;
-    e.fence = run->fence;
-    e.attempt = run->attempt;
-    e.started_at = run->started_wall;
-  }
-  return e;
-}
-
-void Scheduler::Impl::store_error(const std::string& what, const std::exception& ex) {
-  ++counters.store_errors;
-  RunEvent e = event(RunEventKind::store_error);
-  e.message = what + ": " + ex.what();
-  emit(e);
+bool Scheduler::Impl::idle(bool runs_too) const {
+  if (!timer->idle() || !session->idle() || !claimer->idle() || !writer->idle()) return false;
+  return runs_too ? registry.size() == 0 : registry.startable() == 0;
 }
 
 // --- public API ---
@@ -187,85 +192,55 @@ Scheduler::~Scheduler() {
   if (impl_) shutdown(std::chrono::milliseconds(0));
 }
 
-void Scheduler::set_observer(SchedulerObserver* observer) {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  impl_->observer = observer;
-}
+void Scheduler::set_observer(SchedulerObserver* observer) { impl_->events.set_observer(observer); }
 
 JobResult Scheduler::add(JobSpec spec) {
   if (auto r = impl_->validate_spec(spec); !r) return r;
-  const WallTime now = impl_->clock.now();
-  std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->add_locked(std::move(spec), now);
+  JobResult r = impl_->jobs.add(std::move(spec), impl_->now_seconds());
+  if (r) impl_->timer->jobs_changed();
+  return r;
 }
 
 JobResult Scheduler::update(JobSpec spec) {
   if (auto r = impl_->validate_spec(spec); !r) return r;
-  const WallTime now = impl_->clock.now();
-  std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->update_locked(std::move(spec), now, nullptr);
+  JobResult r = impl_->jobs.update(std::move(spec), impl_->now_seconds());
+  if (r) impl_->timer->jobs_changed();
+  return r;
 }
 
-JobResult Scheduler::remove(std::string_view name) {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  auto slot = impl_->names.find(name, impl_->slots);
-  if (!slot) return error("job \"" + std::string(name) + "\" does not exist");
-  impl_->free_slot(*slot);
-  return ok();
-}
+JobResult Scheduler::remove(std::string_view name) { return impl_->jobs.remove(name); }
 
 JobResult Scheduler::pause(std::string_view name) {
-  const WallTime now = impl_->clock.now();
-  std::lock_guard<std::mutex> g(impl_->mu);
-  auto slot = impl_->names.find(name, impl_->slots);
-  if (!slot) return error("job \"" + std::string(name) + "\" does not exist");
-  impl_->slots[*slot].paused = true;
-  impl_->schedule_slot(*slot, now);
-  return ok();
+  return impl_->jobs.set_paused(name, true, impl_->now_seconds());
 }
 
 JobResult Scheduler::resume(std::string_view name) {
-  const WallTime now = impl_->clock.now();
-  std::lock_guard<std::mutex> g(impl_->mu);
-  auto slot = impl_->names.find(name, impl_->slots);
-  if (!slot) return error("job \"" + std::string(name) + "\" does not exist");
-  if (!impl_->slots[*slot].paused) return ok();
-  impl_->slots[*slot].paused = false;
-  impl_->schedule_slot(*slot, now);
-  return ok();
+  JobResult r = impl_->jobs.set_paused(name, false, impl_->now_seconds());
+  if (r) impl_->timer->jobs_changed();
+  return r;
 }
 
 JobResult Scheduler::run_now(std::string_view name) {
-  const WallTime now = impl_->clock.now();
-  detail::Occurrence occ;
   {
-    std::lock_guard<std::mutex> g(impl_->mu);
+    std::lock_guard g(impl_->mu);
     if (impl_->phase != Impl::Phase::running) return error("the scheduler is not running");
-    auto slot = impl_->names.find(name, impl_->slots);
-    if (!slot) return error("job \"" + std::string(name) + "\" does not exist");
-    occ = {impl_->slots[*slot].def, *slot, impl_->slot_incarnation[*slot],
-           std::chrono::floor<std::chrono::seconds>(now), false};
   }
-  impl_->process_occurrences({std::move(occ)}, now);
+  auto def = impl_->jobs.def_of(name);
+  if (!def) return error("job \"" + std::string(name) + "\" does not exist");
+  const auto now = impl_->cluster_clock.now();
+  impl_->dispatch({Occurrence{std::move(def), std::chrono::floor<std::chrono::seconds>(now), false}}, now);
   return ok();
 }
 
 std::optional<JobInfo> Scheduler::find(std::string_view name) const {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  auto slot = impl_->names.find(name, impl_->slots);
-  if (!slot) return std::nullopt;
-  return impl_->info_of(*slot);
+  auto info = impl_->jobs.find(name);
+  if (info) info->active_runs = impl_->registry.active_of(info->spec.name);
+  return info;
 }
 
 std::vector<JobInfo> Scheduler::list() const {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  std::vector<JobInfo> out;
-  out.reserve(impl_->live_jobs);
-  for (std::uint32_t i = 0; i < impl_->slots.size(); ++i) {
-    if (impl_->slots[i].def) out.push_back(impl_->info_of(i));
-  }
-  std::sort(out.begin(), out.end(),
-            [](const JobInfo& a, const JobInfo& b) { return a.spec.name < b.spec.name; });
+  std::vector<JobInfo> out = impl_->jobs.list();
+  for (JobInfo& info : out) info.active_runs = impl_->registry.active_of(info.spec.name);
   return out;
 }
 
@@ -285,53 +260,43 @@ ApplyResult Scheduler::apply(std::vector<JobSpec> jobs) {
     }
     valid.push_back(std::move(spec));
   }
-  const WallTime now = impl_->clock.now();
-  std::lock_guard<std::mutex> g(impl_->mu);
-  for (std::uint32_t i = 0; i < impl_->slots.size(); ++i) {
-    if (impl_->slots[i].def && !wanted.count(impl_->slots[i].def->name)) {
-      result.removed.push_back(impl_->slots[i].def->name);
-      impl_->free_slot(i);
-    }
-  }
-  for (auto& spec : valid) {
-    std::string name = spec.name;
-    if (impl_->names.find(name, impl_->slots)) {
-      bool changed = false;
-      impl_->update_locked(std::move(spec), now, &changed);
-      if (changed) result.changed.push_back(name);
-    } else {
-      impl_->add_locked(std::move(spec), now);
-      result.added.push_back(name);
-    }
-  }
+  impl_->jobs.apply(std::move(valid), wanted, impl_->now_seconds(), result);
+  impl_->timer->jobs_changed();
   return result;
 }
 
 bool Scheduler::ready() const {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->phase == Impl::Phase::running && impl_->lease_held && impl_->store_ok &&
-         !impl_->skew_bad && !impl_->fatal;
+  {
+    std::lock_guard g(impl_->mu);
+    if (impl_->phase != Impl::Phase::running) return false;
+  }
+  const auto v = impl_->session->view();
+  return v.store_ok && v.identity_ok && !v.fatal && impl_->session->valid();
 }
 
 std::string Scheduler::status() const {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  const Impl& i = *impl_;
-  if (i.fatal) return *i.fatal;
-  if (i.phase == Impl::Phase::created) return "not started";
-  if (i.phase != Impl::Phase::running) return "shutting down";
-  if (!i.store_ok) return "store unreachable (" + i.store.describe() + ")";
-  if (!i.lease_held) return "node lease not held";
-  if (i.skew_bad) return "clock skew with the store exceeds max_clock_skew";
+  {
+    std::lock_guard g(impl_->mu);
+    if (impl_->phase == Impl::Phase::created) return "not started";
+    if (impl_->phase != Impl::Phase::running) return "shutting down";
+  }
+  const auto v = impl_->session->view();
+  if (v.fatal) return *v.fatal;
+  if (!v.identity_ok) return "the store changed under this node (" + impl_->store.describe() + "); restart it";
+  if (!v.store_ok) return "store unreachable (" + impl_->store.describe() + ")";
+  if (!impl_->session->valid()) return "node lease not held";
+  const auto offset = impl_->cluster_clock.wall_offset();
+  if (std::chrono::abs(offset) > impl_->settings.max_clock_skew) {
+    return "ready (this node's clock is off by " + std::to_string(offset.count()) +
+           "ms from the store's; firing by the store's clock)";
+  }
   return "ready";
 }
 
-std::optional<std::string> Scheduler::fatal_error() const {
-  std::lock_guard<std::mutex> g(impl_->mu);
-  return impl_->fatal;
-}
+std::optional<std::string> Scheduler::fatal_error() const { return impl_->session->view().fatal; }
 
 Statistics Scheduler::statistics() const {
-  const detail::Counters& c = impl_->counters;
+  const detail::Counters& c = impl_->events.counters;
   Statistics s;
   s.fired = c.fired;
   s.claims_won = c.claims_won;
@@ -352,33 +317,30 @@ Statistics Scheduler::statistics() const {
   s.store_errors = c.store_errors;
   s.clock_steps = c.clock_steps;
   s.lease_lost = c.lease_lost;
-  std::lock_guard<std::mutex> g(impl_->mu);
-  s.running = impl_->running;
-  s.queued = impl_->ready.size();
+  s.running = impl_->registry.running();
+  s.queued = impl_->registry.queued_local();
+  s.waiting = impl_->claimer->waiting();
+  s.clock_offset_ms = impl_->cluster_clock.wall_offset().count();
   return s;
 }
 
 const std::string& Scheduler::node_id() const { return impl_->node_id; }
 const NodeSettings& Scheduler::settings() const { return impl_->settings; }
 
+// Two quiet looks at every component with no hand-off between or during them: each component
+// reports busy while it works on what it took, and every hand-off bumps `activity`.
 bool Scheduler::wait_idle(std::chrono::milliseconds real_timeout, bool runs_too) const {
-  std::unique_lock<std::mutex> lk(impl_->mu);
   const auto deadline = std::chrono::steady_clock::now() + real_timeout;
-  while (!impl_->idle_locked(runs_too)) {
-    if (impl_->idle_cv.wait_until(lk, deadline) == std::cv_status::timeout) {
-      return impl_->idle_locked(runs_too);
-    }
+  int quiet = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::uint64_t before = impl_->events.activity.load(std::memory_order_acquire);
+    const bool idle = impl_->idle(runs_too);
+    const std::uint64_t after = impl_->events.activity.load(std::memory_order_acquire);
+    quiet = idle && before == after ? quiet + 1 : 0;
+    if (quiet >= 2) return true;
+    std::this_thread::sleep_for(std::chrono::microseconds(quiet > 0 ? 500 : 100));
   }
-  return true;
-}
-
-std::string_view to_string(RunEventKind kind) {
-  static constexpr std::string_view kNames[] = {
-      "claimed", "claim_taken", "started", "output", "finished", "missed", "skipped_overlap",
-      "replaced", "lost", "reclaimed", "too_early", "not_claimed", "stale_write", "store_error",
-      "clock_step", "clock_skew", "lease_acquired", "lease_lost", "lease_waiting", "fatal",
-      "catch_up"};
-  return kNames[static_cast<std::size_t>(kind)];
+  return impl_->idle(runs_too);
 }
 
 }  // namespace solocron

@@ -46,9 +46,12 @@ std::optional<std::string> validate(const NodeSettings& s) {
   if (s.heartbeat <= milliseconds(0)) {
     return "heartbeat (" + text(s.heartbeat) + ") must be positive";
   }
-  if (s.node_ttl <= s.heartbeat) {
+  if (s.store_call_deadline <= milliseconds(0)) {
+    return "store_call_deadline (" + text(s.store_call_deadline) + ") must be positive";
+  }
+  if (s.node_ttl <= s.heartbeat + s.store_call_deadline) {
     return "node_ttl (" + text(s.node_ttl) + ") must be greater than heartbeat (" +
-           text(s.heartbeat) + ")";
+           text(s.heartbeat) + ") + store_call_deadline (" + text(s.store_call_deadline) + ")";
   }
   if (s.max_clock_skew < milliseconds(0)) {
     return "max_clock_skew (" + text(s.max_clock_skew) + ") must not be negative";

@@ -1,0 +1,161 @@
+// Claimer: every store call about occurrences, on a thread of its own (cluster contract
+// sections 1, 3, 5, 6, 7, 11).
+//
+// The timer loop hands it due occurrences; it claims them in batches under the node's lease
+// (staggered by rendezvous rank, so load spreads instead of going to the fastest node), only
+// as many as the registry has free slots for (a busy node leaves the rest to idle ones and
+// keeps them waiting, never past their starting_deadline), stores each won run's `running`
+// mark and only then lets it start. So an occurrence whose node died before its mark was
+// stored is certainly unstarted, and another node takes it over.
+//
+// Once per heartbeat it sweeps (sweep.cpp): it finds runs whose holder's lease is gone (lost,
+// or taken over when never started), re-claims lost at_least_once runs of jobs it has, stops
+// its own runs that the store no longer considers its own, catches up after a
+// (re-)registration (catch_up.cpp), and applies retention.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "scheduler/cluster_clock.hpp"
+#include "scheduler/events.hpp"
+#include "scheduler/executor.hpp"
+#include "scheduler/job_table.hpp"
+#include "scheduler/node_session.hpp"
+#include "scheduler/run_registry.hpp"
+#include "solocron/node.hpp"
+#include "solocron/store.hpp"
+
+namespace solocron::detail {
+
+// Rendezvous rank of `node` among `nodes` for an occurrence: 0 for the preferred node.
+std::size_t rendezvous_rank(std::string_view job, std::chrono::sys_seconds at,
+                            std::string_view node, const std::vector<std::string>& nodes);
+
+// Misfire policy over one job's misfired occurrences (oldest first): which to run now and
+// which to record missed. Occurrences older than the starting deadline are never run.
+struct MisfireDecision {
+  std::vector<std::chrono::sys_seconds> run;
+  std::vector<std::chrono::sys_seconds> missed;
+};
+MisfireDecision decide_misfire(const JobDef& def,
+                               const std::vector<std::chrono::sys_seconds>& occurrences,
+                               Clock::wall_time now);
+
+class Claimer {
+ public:
+  using WallTime = Clock::wall_time;
+  using SteadyTime = Clock::steady_time;
+  // The misfire policy for occurrences whose claim failed (store errors): run or recorded.
+  using Redecide = std::function<void(std::vector<Occurrence>, WallTime now)>;
+
+  Claimer(const NodeSettings& settings, std::string node_id, Store& store, Clock& clock,
+          ClusterClock& cluster_clock, Events& events, JobTable& jobs, RunRegistry& registry,
+          NodeSession& session, Executor& executor, Redecide redecide);
+  ~Claimer();
+  Claimer(const Claimer&) = delete;
+  Claimer& operator=(const Claimer&) = delete;
+
+  void start();
+  void stop();  // joins the thread
+
+  // --- from the timer loop (never blocks on the store) ---
+  void submit(std::vector<Occurrence> occs);
+  // Records `missed` for store-backed occurrences (and reports every one).
+  void record_missed(std::vector<Occurrence> occs, std::string why);
+
+  // --- from the node session ---
+  void lease_acquired();   // claim again, and catch up what nobody claimed meanwhile
+  void fenced();           // stop claiming until the lease is back
+  void heartbeat();        // sweep soon
+
+  // Shutdown: stop claiming at once; occurrences not yet claimed are left to other nodes.
+  void stop_claiming();
+  // A slot freed: occurrences waiting for one may be claimed.
+  void slots_freed();
+  // A store-backed run ended (prune its job's history soon).
+  void job_ran(const std::string& job);
+
+  bool idle() const;
+  std::size_t waiting() const;
+
+ private:
+  struct Pending {
+    SteadyTime at;
+    Occurrence occ;
+  };
+  struct MissedRequest {
+    std::vector<Occurrence> occs;
+    std::string why;
+  };
+  void main();
+  bool has_work_locked(SteadyTime now) const;
+  void take_work_locked(SteadyTime now, std::vector<Occurrence>& claims,
+                        std::vector<MissedRequest>& missed, bool& sweep);
+
+  // claimer.cpp
+  void claim(std::vector<Occurrence> occs);
+  void claim_reserved(std::vector<Occurrence> occs);
+  void mark_and_start(std::vector<RunPtr> runs);
+  void not_claimed(const std::vector<Occurrence>& occs, const std::string& why);
+  void retry_later(std::vector<Occurrence> occs);
+  void defer(Occurrence occ, SteadyTime at);
+  void write_missed(MissedRequest req);
+  OccurrenceKey key_of(const Occurrence& o) const;
+
+  // sweep.cpp
+  void sweep();
+  void take_over(const std::vector<RunRecord>& active, const std::vector<NodeLease>& leases);
+  void reclaim_lost();
+  struct Reclaim {
+    std::shared_ptr<const JobDef> def;
+    ReclaimRequest request;
+    bool unstarted;  // taken over from a holder that never started it (else: lost)
+  };
+  void reclaim(std::vector<Reclaim> requests);
+  void stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq);
+  void prune_some();
+
+  // catch_up.cpp: false when the store failed (tried again at the next heartbeat).
+  bool catch_up();
+
+  const NodeSettings& settings_;
+  const std::string node_id_;
+  Store& store_;
+  Clock& clock_;
+  ClusterClock& cluster_clock_;
+  Events& events_;
+  JobTable& jobs_;
+  RunRegistry& registry_;
+  NodeSession& session_;
+  Executor& executor_;
+  Redecide redecide_;
+
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::multimap<SteadyTime, Occurrence> pending_;  // not before their time (stagger, too_early)
+  std::vector<Occurrence> waiting_;                // due, waiting for a free slot (oldest first)
+  std::vector<MissedRequest> missed_;              // to record
+  std::multimap<SteadyTime, MissedRequest> missed_later_;  // until no node may still claim them
+  std::vector<Occurrence> retry_;  // claims or records that failed: decided again when healthy
+  std::vector<std::string> live_nodes_;  // sorted
+  std::vector<std::string> prune_dirty_;
+  bool claiming_ = false;
+  bool catch_up_pending_ = false;
+  bool sweep_due_ = false;
+  bool slots_freed_ = false;
+  bool stop_ = false;
+  bool started_ = false;
+  bool busy_ = false;
+  SteadyTime park_deadline_{};
+  std::int64_t max_fence_ = 0;  // fences only grow: a lower one means the store went back
+  std::thread thread_;
+};
+
+}  // namespace solocron::detail

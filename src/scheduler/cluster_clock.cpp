@@ -1,0 +1,42 @@
+#include "scheduler/cluster_clock.hpp"
+
+namespace solocron::detail {
+
+using std::chrono::nanoseconds;
+
+namespace {
+std::int64_t ns_of(Clock::steady_time s) {
+  return std::chrono::duration_cast<nanoseconds>(s.time_since_epoch()).count();
+}
+std::int64_t ns_of(Clock::wall_time w) {
+  return std::chrono::duration_cast<nanoseconds>(w.time_since_epoch()).count();
+}
+}  // namespace
+
+ClusterClock::WallTime ClusterClock::at(SteadyTime s) const {
+  if (!measured()) {
+    // Unmeasured: the wall clock, carried to `s` on the monotonic clock.
+    return clock_.now() + std::chrono::duration_cast<WallTime::duration>(s - clock_.steady_now());
+  }
+  const std::int64_t t = ns_of(s) + offset_ns_.load(std::memory_order_acquire);
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(nanoseconds(t)));
+}
+
+ClusterClock::SteadyTime ClusterClock::steady_at(WallTime t) const {
+  const SteadyTime now = clock_.steady_now();
+  return now + std::chrono::duration_cast<SteadyTime::duration>(t - at(now));
+}
+
+std::chrono::milliseconds ClusterClock::measure(SteadyTime sent, SteadyTime received,
+                                                StoreTime store, WallTime wall) {
+  const std::int64_t mid = ns_of(sent) + (ns_of(received) - ns_of(sent)) / 2;
+  const std::int64_t offset = ns_of(store) - mid;
+  const bool before = measured();
+  const std::int64_t previous = offset_ns_.exchange(offset, std::memory_order_acq_rel);
+  measured_.store(true, std::memory_order_release);
+  wall_offset_ms_.store((ns_of(wall) - ns_of(store)) / 1'000'000, std::memory_order_relaxed);
+  if (!before) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(nanoseconds(offset - previous));
+}
+
+}  // namespace solocron::detail

@@ -1,0 +1,284 @@
+#include "scheduler/run_registry.hpp"
+
+#include <algorithm>
+
+namespace solocron::detail {
+
+// Changes that others wait for (a slot freed, a run gone) are announced after the lock is
+// released: the listener (the claimer) takes its own lock, never the other way round.
+class Notify {
+ public:
+  explicit Notify(const std::function<void()>& fn) : fn_(fn) {}
+  void arm() { armed_ = true; }
+  ~Notify() {
+    if (armed_ && fn_) fn_();
+  }
+
+ private:
+  const std::function<void()>& fn_;
+  bool armed_ = false;
+};
+
+std::size_t RunRegistry::reserve(std::size_t n) {
+  std::lock_guard g(mu_);
+  const std::size_t k = std::min(n, capacity_ - std::min(capacity_, held_));
+  held_ += k;
+  reserved_ += k;
+  return k;
+}
+
+RunPtr RunRegistry::make_locked(std::shared_ptr<const JobDef> def, OccurrenceKey key,
+                                bool store_backed) {
+  auto run = std::make_shared<Run>();
+  run->id = next_id_++;
+  run->def = std::move(def);
+  run->key = std::move(key);
+  run->store_backed = store_backed;
+  runs_.emplace(run->id, run);
+  ++active_by_job_[run->key.job];
+  return run;
+}
+
+RunPtr RunRegistry::add_claiming(std::shared_ptr<const JobDef> def, OccurrenceKey key,
+                                 int attempt) {
+  std::lock_guard g(mu_);
+  auto run = make_locked(std::move(def), std::move(key), true);
+  run->attempt = attempt;
+  run->phase = RunPhase::claiming;
+  run->holds_slot = true;
+  if (reserved_ > 0) {
+    --reserved_;
+  } else {
+    ++held_;  // a caller that did not reserve (reclaims are few): over capacity by one at most
+  }
+  return run;
+}
+
+void RunRegistry::claimed(Run& run, std::int64_t fence, std::int64_t lease_token) {
+  std::lock_guard g(mu_);
+  run.fence = fence;
+  run.lease_token = lease_token;
+  run.phase = RunPhase::marking;
+}
+
+bool RunRegistry::mark_stored(const RunPtr& run) {
+  std::lock_guard g(mu_);
+  if (stopping_) return false;
+  run->marked_seq = ++seq_;
+  run->phase = RunPhase::queued;
+  ready_.push_back(run);
+  work_cv_.notify_one();
+  return true;
+}
+
+void RunRegistry::abandon(const Run& run) {
+  Notify n(on_change_);
+  std::lock_guard g(mu_);
+  erase_locked(run);
+  n.arm();
+}
+
+void RunRegistry::erase_locked(const Run& run) {
+  auto it = runs_.find(run.id);
+  if (it == runs_.end()) return;
+  if (it->second->holds_slot) {
+    it->second->holds_slot = false;
+    --held_;
+  }
+  if (auto a = active_by_job_.find(run.key.job); a != active_by_job_.end() && --a->second == 0) {
+    active_by_job_.erase(a);
+  }
+  runs_.erase(it);
+  runs_cv_.notify_all();
+}
+
+RunRegistry::LocalResult RunRegistry::add_local(
+    const std::vector<std::pair<std::shared_ptr<const JobDef>, OccurrenceKey>>& occs) {
+  LocalResult out;
+  std::lock_guard g(mu_);
+  if (stopping_) return out;
+  for (const auto& [def, key] : occs) {
+    auto active = active_by_job_.find(key.job);
+    if (active != active_by_job_.end() && active->second > 0) {
+      if (def->overlap == OverlapMode::forbid) {
+        out.skipped.push_back(key);
+        continue;
+      }
+      if (def->overlap == OverlapMode::replace) {
+        for (auto& [id, r] : runs_) {
+          if (r->key.job == key.job && !r->store_backed && r->stop_reason == StopReason::none) {
+            r->stop_reason = StopReason::replaced;
+            out.replaced.push_back(r);
+          }
+        }
+      }
+    }
+    auto run = make_locked(def, key, false);
+    local_.push_back(std::move(run));
+  }
+  // One wake-up per batch: a burst is started by the workers already awake.
+  work_cv_.notify_all();
+  return out;
+}
+
+RunPtr RunRegistry::next_to_start(Clock& clock) {
+  std::unique_lock lk(mu_);
+  ++idle_workers_;
+  work_cv_.wait(lk, [&] {
+    return !ready_.empty() || (!local_.empty() && held_ < capacity_) || stopping_;
+  });
+  --idle_workers_;
+  RunPtr run;
+  if (!ready_.empty()) {
+    run = std::move(ready_.front());
+    ready_.pop_front();
+  } else if (!local_.empty() && held_ < capacity_) {
+    run = std::move(local_.front());
+    local_.pop_front();
+    run->holds_slot = true;
+    ++held_;
+  } else {
+    return nullptr;  // stopping, nothing left to start
+  }
+  run->phase = RunPhase::running;
+  if (run->stop_reason == StopReason::none) {
+    run->started = true;
+    run->started_wall = clock.now();
+    run->started_steady = clock.steady_now();
+  }
+  return run;
+}
+
+std::size_t RunRegistry::startable() const {
+  std::lock_guard g(mu_);
+  const std::size_t free = capacity_ - std::min(capacity_, held_);
+  return ready_.size() + std::min(local_.size(), free);
+}
+
+std::size_t RunRegistry::idle_workers() const {
+  std::lock_guard g(mu_);
+  return idle_workers_;
+}
+
+void RunRegistry::action_ended(Run& run) {
+  Notify n(on_change_);
+  std::lock_guard g(mu_);
+  if (!run.store_backed) {
+    erase_locked(run);
+  } else {
+    run.phase = RunPhase::finishing;
+    if (run.holds_slot) {
+      run.holds_slot = false;
+      --held_;
+      runs_cv_.notify_all();
+    }
+  }
+  if (!local_.empty()) work_cv_.notify_one();  // a slot freed: a queued local run may start
+  n.arm();
+}
+
+void RunRegistry::remove(const Run& run) {
+  Notify n(on_change_);
+  std::lock_guard g(mu_);
+  erase_locked(run);
+  n.arm();
+}
+
+void RunRegistry::set_process(Run& run, std::uint64_t process_id, bool* stop_now) {
+  std::lock_guard g(mu_);
+  run.process = process_id;
+  *stop_now = run.stop_reason != StopReason::none;
+}
+
+std::vector<RunPtr> RunRegistry::stop_if(const std::function<bool(const Run&)>& pred,
+                                         StopReason reason) {
+  std::vector<RunPtr> out;
+  std::lock_guard g(mu_);
+  for (auto& [id, run] : runs_) {
+    if (run->phase == RunPhase::finishing || !pred(*run)) continue;
+    if (run->stop_reason == StopReason::none) run->stop_reason = reason;
+    out.push_back(run);
+  }
+  return out;
+}
+
+std::vector<RunPtr> RunRegistry::drain_queued(StopReason reason) {
+  std::vector<RunPtr> out;
+  {
+    std::lock_guard g(mu_);
+    stopping_ = true;
+    for (auto* q : {&ready_, &local_}) {
+      for (auto& run : *q) {
+        if (run->stop_reason == StopReason::none) run->stop_reason = reason;
+        out.push_back(run);
+      }
+      q->clear();
+    }
+    work_cv_.notify_all();
+  }
+  return out;
+}
+
+StopReason RunRegistry::stop_reason(const Run& run) const {
+  std::lock_guard g(mu_);
+  return run.stop_reason;
+}
+
+std::vector<RunPtr> RunRegistry::marked_before(std::uint64_t seq) const {
+  std::vector<RunPtr> out;
+  std::lock_guard g(mu_);
+  for (const auto& [id, run] : runs_) {
+    if (run->store_backed && run->marked_seq != 0 && run->marked_seq <= seq &&
+        run->phase == RunPhase::running) {
+      out.push_back(run);
+    }
+  }
+  return out;
+}
+
+std::uint64_t RunRegistry::sequence() const {
+  std::lock_guard g(mu_);
+  return seq_;
+}
+
+std::size_t RunRegistry::active_of(const std::string& job) const {
+  std::lock_guard g(mu_);
+  auto it = active_by_job_.find(job);
+  return it == active_by_job_.end() ? 0 : it->second;
+}
+
+std::size_t RunRegistry::running() const {
+  std::lock_guard g(mu_);
+  return held_ - reserved_;
+}
+
+std::size_t RunRegistry::queued_local() const {
+  std::lock_guard g(mu_);
+  return local_.size();
+}
+
+std::size_t RunRegistry::size() const {
+  std::lock_guard g(mu_);
+  return runs_.size();
+}
+
+std::size_t RunRegistry::free_slots() const {
+  std::lock_guard g(mu_);
+  return capacity_ - std::min(capacity_, held_);
+}
+
+void RunRegistry::stop_workers() {
+  std::lock_guard g(mu_);
+  stopping_ = true;
+  work_cv_.notify_all();
+}
+
+bool RunRegistry::wait_no_runs(Clock& clock, Clock::steady_time deadline) {
+  std::unique_lock lk(mu_);
+  while (held_ > reserved_ && clock.steady_now() < deadline) {
+    clock.wait_until(runs_cv_, lk, deadline);
+  }
+  return held_ <= reserved_;
+}
+
+}  // namespace solocron::detail

@@ -1,0 +1,228 @@
+// The claimer's once-per-heartbeat sweep (cluster contract sections 5, 6, 11): runs whose
+// holder's lease is gone, re-claims, runs of this node the store no longer counts as its own,
+// catch-up, retention. Every decision is checked again by the store's guards (a lost mark only
+// for a holder that is not live, a re-claim only against the fence it was decided on), so a
+// sweep on stale information can be refused, never wrong.
+#include <algorithm>
+#include <set>
+
+#include "scheduler/claimer.hpp"
+
+namespace solocron::detail {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Lost at_least_once occurrences are re-claimed within their starting_deadline, or, for jobs
+// without one, within this window (an occurrence lost a day ago is history, not work).
+constexpr auto kReclaimWindow = std::chrono::hours(24);
+constexpr std::size_t kMaxReclaimsPerSweep = 1000;
+constexpr std::size_t kPrunesPerSweep = 64;
+
+bool within(const JobDef& def, std::chrono::sys_seconds at, Clock::wall_time now) {
+  const auto d = def.starting_deadline();
+  return !d || now - Clock::wall_time(at) <= *d;
+}
+
+bool reclaims_lost(const JobDef& def) {
+  return def.delivery == Delivery::at_least_once && def.run_on == RunOn::once;
+}
+
+}  // namespace
+
+void Claimer::sweep() {
+  if (!session_.valid()) return;
+  std::vector<Occurrence> again;
+  bool catch_up_now;
+  {
+    std::lock_guard g(mu_);
+    if (!claiming_) return;
+    catch_up_now = catch_up_pending_;
+    catch_up_pending_ = false;
+    again.swap(retry_);
+  }
+  // Occurrences whose claim or record failed go through their misfire policy now (a failure
+  // again puts them back). A catch-up pass covers them, with every other occurrence nobody
+  // claimed: deciding them apart would let run_once run twice.
+  if (catch_up_now) {
+    if (!catch_up()) {
+      std::lock_guard g(mu_);
+      catch_up_pending_ = true;
+    }
+  } else if (!again.empty()) {
+    redecide_(std::move(again), cluster_clock_.now());
+  }
+  try {
+    // Active runs first, then the leases: a lease registered after the first read cannot
+    // then look dead to a run it holds.
+    const std::uint64_t seq = registry_.sequence();
+    const std::vector<RunRecord> active = store_.active_runs();
+    const std::vector<NodeLease> leases = store_.nodes();
+    std::vector<std::string> live;
+    for (const NodeLease& l : leases) {
+      if (l.live) live.push_back(l.node_id);
+    }
+    std::sort(live.begin(), live.end());
+    {
+      std::lock_guard g(mu_);
+      live_nodes_ = std::move(live);
+    }
+    take_over(active, leases);
+    stop_replaced(active, seq);
+    reclaim_lost();
+  } catch (const std::exception& ex) {
+    events_.store_error("sweep", ex);
+  }
+  prune_some();
+}
+
+// Runs whose holder's lease is no longer live: an unstarted one (no running mark, and starts
+// are gated on it) is taken over by this node if it has the job; a started one is lost, and
+// re-claimed at once where the job is at_least_once.
+void Claimer::take_over(const std::vector<RunRecord>& active, const std::vector<NodeLease>& leases) {
+  std::set<std::pair<std::string, std::int64_t>> live;
+  for (const NodeLease& l : leases) {
+    if (l.live) live.emplace(l.node_id, l.token);
+  }
+  const WallTime now = cluster_clock_.now();
+  const std::int64_t token = session_.view().token;
+  std::vector<StateUpdate> lost;
+  std::vector<const RunRecord*> lost_records;
+  std::vector<Reclaim> reclaims;
+  for (const RunRecord& r : active) {
+    if (live.count({r.node, r.lease_token})) continue;
+    auto def = jobs_.def_of(r.key.job);
+    if (r.state == RunState::claimed) {
+      if (!def || !def->store_backed()) continue;  // left to a node that has the job
+      if (r.key.node.empty() && within(*def, r.key.scheduled_at, now)) {
+        reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt}, true});
+        continue;
+      }
+      lost.push_back({r.key, r.fence, RunState::lost, {}, {}, {},
+                      "claimed by node " + r.node + ", whose lease expired before it started the run" +
+                          (r.key.node.empty() ? "; past its starting_deadline" : "")});
+    } else {
+      lost.push_back({r.key, r.fence, RunState::lost, {}, {}, {},
+                      "node " + r.node + "'s lease expired while it ran this"});
+    }
+    lost_records.push_back(&r);
+  }
+  if (!lost.empty()) {
+    const std::vector<bool> applied = store_.update(lost);
+    for (std::size_t i = 0; i < lost.size() && i < applied.size(); ++i) {
+      if (!applied[i]) continue;
+      const RunRecord& r = *lost_records[i];
+      ++events_.counters.lost;
+      RunEvent e = events_.make(RunEventKind::lost, r.key, r.fence, r.attempt);
+      e.message = lost[i].message;
+      events_.emit(e);
+      auto def = jobs_.def_of(r.key.job);
+      if (def && reclaims_lost(*def) && r.state == RunState::running && within(*def, r.key.scheduled_at, now)) {
+        reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, false});
+      }
+    }
+  }
+  reclaim(std::move(reclaims));
+}
+
+// at_least_once: any live node that has the job re-claims lost occurrences, also those
+// another node marked lost and then could not re-claim (it died, or lacks the job).
+void Claimer::reclaim_lost() {
+  HistoryQuery q;
+  q.states = {RunState::lost};
+  q.limit = kMaxReclaimsPerSweep;
+  const WallTime now = cluster_clock_.now();
+  q.since = std::chrono::floor<std::chrono::seconds>(now - kReclaimWindow);
+  const std::vector<RunRecord> lost = store_.history(q);
+  const std::int64_t token = session_.view().token;
+  std::vector<Reclaim> reclaims;
+  for (const RunRecord& r : lost) {
+    auto def = jobs_.def_of(r.key.job);
+    if (!def || !reclaims_lost(*def) || !within(*def, r.key.scheduled_at, now)) continue;
+    reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, false});
+  }
+  reclaim(std::move(reclaims));
+}
+
+void Claimer::reclaim(std::vector<Reclaim> requests) {
+  if (requests.empty()) return;
+  // Only what this node can start now; the rest stays for the next sweep, or another node.
+  requests.resize(registry_.reserve(requests.size()));
+  std::vector<ReclaimRequest> reqs;
+  std::vector<RunPtr> runs;
+  for (const Reclaim& r : requests) {
+    runs.push_back(registry_.add_claiming(r.def, r.request.key, r.request.attempt));
+    reqs.push_back(r.request);
+  }
+  std::vector<std::optional<RunRecord>> results;
+  try {
+    results = store_.reclaim(reqs);
+  } catch (...) {
+    for (const RunPtr& run : runs) registry_.abandon(*run);
+    throw;
+  }
+  std::vector<RunPtr> won;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (i >= results.size() || !results[i]) {
+      registry_.abandon(*runs[i]);
+      continue;
+    }
+    if (results[i]->fence > max_fence_) max_fence_ = results[i]->fence;
+    registry_.claimed(*runs[i], results[i]->fence, reqs[i].lease_token);
+    ++events_.counters.reclaimed;
+    RunEvent e = events_.make(RunEventKind::reclaimed, runs[i]->key, results[i]->fence, reqs[i].attempt);
+    e.message = requests[i].unstarted
+                    ? "took over an occurrence whose node died before starting it"
+                    : "re-claimed a lost occurrence (attempt " + std::to_string(reqs[i].attempt) + ")";
+    events_.emit(e);
+    won.push_back(runs[i]);
+  }
+  mark_and_start(std::move(won));
+}
+
+// A run of this node that the store no longer counts as active under its fence was replaced
+// (overlap: replace claimed by another node) or declared lost: it must stop.
+void Claimer::stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq) {
+  std::set<std::pair<std::int64_t, std::string>> mine;
+  for (const RunRecord& r : active) {
+    if (r.node == node_id_) mine.emplace(r.fence, r.key.job);
+  }
+  std::vector<RunPtr> gone;
+  for (const RunPtr& run : registry_.marked_before(seq)) {
+    if (!mine.count({run->fence, run->key.job})) gone.push_back(run);
+  }
+  if (gone.empty()) return;
+  auto stops = registry_.stop_if(
+      [&](const Run& r) {
+        return std::any_of(gone.begin(), gone.end(), [&](const RunPtr& g) { return g->id == r.id; });
+      },
+      StopReason::replaced);
+  executor_.signal(stops);
+  events_.counters.replaced += stops.size();
+  for (const RunPtr& run : stops) {
+    RunEvent e = events_.make(RunEventKind::replaced, run->key, run->fence, run->attempt);
+    e.message = "no longer active in the store (replaced or declared lost); stopping it";
+    events_.emit(e);
+  }
+}
+
+void Claimer::prune_some() {
+  std::vector<std::string> jobs;
+  {
+    std::lock_guard g(mu_);
+    const std::size_t n = std::min(kPrunesPerSweep, prune_dirty_.size());
+    jobs.assign(prune_dirty_.begin(), prune_dirty_.begin() + static_cast<std::ptrdiff_t>(n));
+    prune_dirty_.erase(prune_dirty_.begin(), prune_dirty_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  for (const std::string& job : jobs) {
+    try {
+      store_.prune(job, settings_.history_keep_last, settings_.history_max_age);
+    } catch (const std::exception& ex) {
+      events_.store_error("prune " + job, ex);
+      return;
+    }
+  }
+}
+
+}  // namespace solocron::detail
