@@ -117,7 +117,7 @@ struct Statistics {
   std::uint64_t clock_steps = 0;
   std::uint64_t lease_lost = 0;
   std::uint64_t running = 0;  // gauge: runs started and not finished
-  std::uint64_t queued = 0;   // gauge: local runs waiting for a free slot
+  std::uint64_t queued = 0;   // gauge: runs ready to start, waiting for a worker or a slot
   std::uint64_t waiting = 0;  // gauge: due occurrences not claimed yet for want of a free slot
   // gauge: this node's wall clock minus the store's clock, as last measured (0 before)
   std::int64_t clock_offset_ms = 0;

@@ -195,8 +195,10 @@ std::vector<RunPtr> RunRegistry::stop_if(const std::function<bool(const Run&)>& 
   std::vector<RunPtr> out;
   std::lock_guard g(mu_);
   for (auto& [id, run] : runs_) {
-    if (run->phase == RunPhase::finishing || !pred(*run)) continue;
-    if (run->stop_reason == StopReason::none) run->stop_reason = reason;
+    if (run->phase == RunPhase::finishing || run->stop_reason != StopReason::none || !pred(*run)) {
+      continue;
+    }
+    run->stop_reason = reason;
     out.push_back(run);
   }
   return out;
@@ -252,9 +254,9 @@ std::size_t RunRegistry::running() const {
   return held_ - reserved_;
 }
 
-std::size_t RunRegistry::queued_local() const {
+std::size_t RunRegistry::queued() const {
   std::lock_guard g(mu_);
-  return local_.size();
+  return local_.size() + ready_.size();
 }
 
 std::size_t RunRegistry::size() const {

@@ -97,7 +97,8 @@ class RunRegistry {
   void set_process(Run& run, std::uint64_t process_id, bool* stop_now);
 
   // --- stops (the caller acts on the returned runs outside the lock) ---
-  // Sets the reason (first one wins) on every run matching `pred`; returns those to signal.
+  // Sets the reason on every run matching `pred` that is not stopping already; returns those
+  // (to signal, count and report once).
   std::vector<RunPtr> stop_if(const std::function<bool(const Run&)>& pred, StopReason reason);
   // Queued runs that never started are removed and returned (shutdown).
   std::vector<RunPtr> drain_queued(StopReason reason);
@@ -109,7 +110,7 @@ class RunRegistry {
   std::uint64_t sequence() const;
   std::size_t active_of(const std::string& job) const;
   std::size_t running() const;  // slots held
-  std::size_t queued_local() const;
+  std::size_t queued() const;  // ready to start, waiting for a worker or (local) a slot
   std::size_t size() const;
   std::size_t free_slots() const;
   // Stops the workers' wait: next_to_start() returns null when nothing is left to start.

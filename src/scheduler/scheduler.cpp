@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <cstdio>
+#include <cstdlib>
 
 #include "scheduler/scheduler_impl.hpp"
 
@@ -318,7 +320,7 @@ Statistics Scheduler::statistics() const {
   s.clock_steps = c.clock_steps;
   s.lease_lost = c.lease_lost;
   s.running = impl_->registry.running();
-  s.queued = impl_->registry.queued_local();
+  s.queued = impl_->registry.queued();
   s.waiting = impl_->claimer->waiting();
   s.clock_offset_ms = impl_->cluster_clock.wall_offset().count();
   return s;
@@ -339,6 +341,11 @@ bool Scheduler::wait_idle(std::chrono::milliseconds real_timeout, bool runs_too)
     quiet = idle && before == after ? quiet + 1 : 0;
     if (quiet >= 2) return true;
     std::this_thread::sleep_for(std::chrono::microseconds(quiet > 0 ? 500 : 100));
+  }
+  if (std::getenv("SOLOCRON_DEBUG_IDLE")) {
+    std::fprintf(stderr, "wait_idle timeout: timer %d session %d claimer %d writer %d runs %zu startable %zu\n",
+                 impl_->timer->idle(), impl_->session->idle(), impl_->claimer->idle(),
+                 impl_->writer->idle(), impl_->registry.size(), impl_->registry.startable());
   }
   return impl_->idle(runs_too);
 }

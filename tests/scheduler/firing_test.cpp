@@ -53,8 +53,10 @@ TEST_F(SchedulerTest, FailedCallableAndExceptionAreFailures) {
   auto th = rec.of(RunEventKind::finished, "throws");
   ASSERT_EQ(th.size(), 1u);
   EXPECT_EQ(th[0].state, RunState::failed);
-  EXPECT_EQ(th[0].output_tail, "exception: boom");
-  EXPECT_EQ(history("throws").at(0).output_tail, "exception: boom");
+  // Why it failed is the run's message, in the event and in the record (the output tail is
+  // what the job printed).
+  EXPECT_EQ(th[0].message, "exception: boom");
+  EXPECT_EQ(history("throws").at(0).message, "exception: boom");
   EXPECT_EQ(s.statistics().failed, 2u);
 }
 

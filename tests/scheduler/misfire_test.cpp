@@ -1,5 +1,7 @@
-// Wall-clock steps, stalls, starting_deadline and catch-up from the history, through the
-// misfire policies skip / run_once / run_all (with max_catchup).
+// Clock steps, stalls, starting_deadline and catch-up from the history, through the misfire
+// policies skip / run_once / run_all (with max_catchup). A node fires by the store's clock
+// (measured at each heartbeat): a step of its own wall clock changes nothing, a step of the
+// store's clock goes through the misfire policy.
 #include "scheduler/scheduler_test_util.hpp"
 
 namespace solocron::testing {
@@ -16,12 +18,29 @@ JobSpec minutely(Calls& calls, MisfirePolicy p, std::size_t max_catchup = 10,
   return j;
 }
 
+// A run of `job` at `at` that an earlier node finished, written as that node would have.
+void seed_succeeded(Store& store, const std::string& job, sys_seconds at) {
+  const NodeLease lease = store.register_node("old-node", std::chrono::hours(1)).lease;
+  ClaimRequest req;
+  req.key = {job, at, ""};
+  req.node_id = "old-node";
+  req.lease_token = lease.token;
+  const ClaimResult won = store.claim(std::span<const ClaimRequest>(&req, 1))[0];
+  ASSERT_EQ(won.outcome, ClaimResult::Outcome::won);
+  for (RunState s : {RunState::running, RunState::succeeded}) {
+    const StateUpdate u{req.key, won.fence, s, 0, std::nullopt, {}, {}};
+    ASSERT_TRUE(store.update(std::span<const StateUpdate>(&u, 1))[0]);
+  }
+  store.release_node("old-node", lease.token);
+}
+
 std::size_t count_state(const std::vector<RunRecord>& h, RunState s) {
   return static_cast<std::size_t>(
       std::count_if(h.begin(), h.end(), [&](const RunRecord& r) { return r.state == s; }));
 }
 
-// After a forward step of one hour the 60 skipped minutes go through the misfire policy.
+// After a forward step of the store's clock by one hour the 60 skipped minutes go through the
+// misfire policy.
 struct StepCase {
   MisfirePolicy policy;
   std::size_t max_catchup;
@@ -34,15 +53,13 @@ class ForwardStep : public SchedulerTest, public ::testing::WithParamInterface<S
 
 TEST_P(ForwardStep, SkippedOccurrencesFollowThePolicy) {
   const StepCase& c = GetParam();
-  // The node's clock was an hour slow and gets corrected: the store's clock does not move.
-  store_offset = 3600 * 1000;
   Scheduler& s = make();
   Calls calls;
   ASSERT_TRUE(s.add(minutely(calls, c.policy, c.max_catchup, c.deadline)));
   s.start();
   run_for(30s);
-  clock.step_wall(1h);
-  run_for(1s);
+  store_offset = 3600 * 1000;  // the database server's clock is stepped (NTP)
+  run_for(2s);                 // measured at the next heartbeat, seen by the timer at its next wake
   EXPECT_EQ(s.statistics().clock_steps, 1u);
   ASSERT_EQ(rec.count(RunEventKind::clock_step), 1u);
   EXPECT_EQ(rec.of(RunEventKind::clock_step)[0].duration, std::chrono::milliseconds(3600000));
@@ -66,7 +83,7 @@ INSTANTIATE_TEST_SUITE_P(
     Policies, ForwardStep,
     ::testing::Values(StepCase{MisfirePolicy::skip, 10, std::nullopt, {}, 60},
                       StepCase{MisfirePolicy::run_once, 10, std::nullopt, {60}, 59},
-                      // The latest is 31 s late: beyond a 10 s starting deadline.
+                      // The latest is 32 s late: beyond a 10 s starting deadline.
                       StepCase{MisfirePolicy::run_once, 10, std::chrono::seconds(10), {}, 60},
                       StepCase{MisfirePolicy::run_all, 3, std::nullopt, {58, 59, 60}, 57},
                       StepCase{MisfirePolicy::run_all, 10, std::chrono::seconds(160), {58, 59, 60}, 57}));
@@ -94,7 +111,7 @@ TEST_F(SchedulerTest, BackwardStepNeverFiresAnOccurrenceTwice) {
   ASSERT_TRUE(s.add(std::move(j)));
   s.start();
   run_for(10s);
-  clock.step_wall(-5s);
+  store_offset = -5000;  // the store's clock is stepped back
   run_for(2s);
   ASSERT_TRUE(s.pause("l"));  // recomputing the next fire after the step must not go back either
   ASSERT_TRUE(s.resume("l"));
@@ -104,6 +121,33 @@ TEST_F(SchedulerTest, BackwardStepNeverFiresAnOccurrenceTwice) {
   EXPECT_EQ(calls.instants(), expected);
   EXPECT_EQ(s.statistics().clock_steps, 1u);
   EXPECT_LT(rec.of(RunEventKind::clock_step).at(0).duration.count(), 0);
+}
+
+// Issue: a node alone whose wall clock jumped an hour ahead and back (NTP, VM resume) ran and
+// recorded nothing for the whole time. It fires by the store's clock: every second runs once,
+// nothing is missed, nothing runs twice, and the node stays ready while it reports its skew.
+TEST_F(SchedulerTest, WallClockStepChangesNothing) {
+  Scheduler& s = make();
+  Calls calls;
+  ASSERT_TRUE(s.add(callable_job("tick", "* * * * * *", calls.fn())));
+  s.start();
+  run_for(10s);
+  clock.step_wall(1h);
+  run_for(10s);
+  EXPECT_TRUE(s.ready()) << s.status();
+  EXPECT_NE(s.status().find("off by"), std::string::npos) << s.status();
+  EXPECT_EQ(s.statistics().clock_offset_ms, 3600 * 1000);
+  clock.step_wall(-1h);
+  run_for(10s);
+  std::vector<sys_seconds> expected;
+  for (int i = 1; i <= 30; ++i) expected.push_back(kT0 + std::chrono::seconds(i));
+  EXPECT_EQ(calls.instants(), expected);
+  EXPECT_EQ(s.statistics().missed, 0u);
+  EXPECT_EQ(s.statistics().clock_steps, 0u);
+  const auto skew = rec.of(RunEventKind::clock_skew);
+  ASSERT_EQ(skew.size(), 2u);  // off, then back within max_clock_skew
+  EXPECT_EQ(skew[0].duration, std::chrono::milliseconds(3600 * 1000));
+  for (const RunRecord& r : history("tick")) EXPECT_EQ(r.state, RunState::succeeded);
 }
 
 TEST_F(SchedulerTest, LateBeyondStartingDeadlineIsMissedNotRun) {
@@ -135,10 +179,7 @@ class CatchUp : public SchedulerTest, public ::testing::WithParamInterface<Catch
 TEST_P(CatchUp, FromTheLastRecordedOccurrence) {
   const CatchUpCase& c = GetParam();
   // The job last ran an hour ago (written through the store as a previous node would).
-  ClaimRequest req;
-  req.key = {"m", kT0 - std::chrono::hours(1), ""};
-  req.node_id = "old-node";
-  ASSERT_EQ(store.claim(std::span<const ClaimRequest>(&req, 1))[0].outcome, ClaimResult::Outcome::won);
+  seed_succeeded(store, "m", kT0 - std::chrono::hours(1));
   Scheduler& s = make();
   Calls calls;
   ASSERT_TRUE(s.add(minutely(calls, c.policy, c.max_catchup, c.deadline)));
@@ -176,10 +217,7 @@ TEST_F(SchedulerTest, NoHistoryMeansNothingMissed) {
 }
 
 TEST_F(SchedulerTest, AWeekOfDowntimeIsBounded) {
-  ClaimRequest req;
-  req.key = {"s", kT0 - std::chrono::days(7), ""};
-  req.node_id = "old-node";
-  store.claim(std::span<const ClaimRequest>(&req, 1));
+  seed_succeeded(store, "s", kT0 - std::chrono::days(7));
   NodeSettings settings = node_settings();
   settings.history_keep_last = 100000;  // retention would trim the records this test counts
   Scheduler& s = make(settings);

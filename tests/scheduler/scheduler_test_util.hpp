@@ -136,26 +136,60 @@ struct Blocking {
   }
 };
 
-// Wraps a store; while `down` is set every call throws StoreError(unavailable).
+// Wraps a store; while `down` is set every call throws StoreError(unavailable). Connections
+// made with another_connection() share the switches (a partition cuts them all), unless
+// `lease_spared` is set: then calls on the other connections go through (a stall of the main
+// connection only, e.g. a slow claim batch).
 class CuttableStore final : public Store {
  public:
-  explicit CuttableStore(Store& inner) : inner_(inner) {}
-  std::atomic<bool> down{false};
+  struct Switches {
+    std::atomic<bool> down{false};
+    std::atomic<int> blocked{0};
+    std::atomic<bool> lease_spared{false};
+    std::mutex hang_mu;
+    std::condition_variable hang_cv;
+    bool hanging = false;
+    // Calls that throw once for an update of this job (a write the store refuses).
+    std::atomic<int> reject_updates_of_job{0};
+    std::string reject_job;
+  };
+
+ private:
+  Store& inner_;
+  std::shared_ptr<Switches> s_;
+  std::unique_ptr<Store> own_;
+  bool secondary_ = false;
+
+ public:
+  explicit CuttableStore(Store& inner) : inner_(inner), s_(std::make_shared<Switches>()) {}
+  std::atomic<bool>& down = s_->down;
+  std::atomic<int>& blocked = s_->blocked;
   // While set, calls block (a store that does not answer) until release(), then fail.
   void hang() {
-    std::lock_guard<std::mutex> g(hang_mu_);
-    hanging_ = true;
+    std::lock_guard<std::mutex> g(s_->hang_mu);
+    s_->hanging = true;
   }
   void release() {
-    std::lock_guard<std::mutex> g(hang_mu_);
-    hanging_ = false;
-    hang_cv_.notify_all();
+    std::lock_guard<std::mutex> g(s_->hang_mu);
+    s_->hanging = false;
+    s_->hang_cv.notify_all();
   }
-  std::atomic<int> blocked{0};
+  // The next `times` update batches containing a write for `job` throw StoreError(internal),
+  // as a database refusing one row fails its whole statement.
+  void reject_updates_of(std::string job, int times) {
+    s_->reject_job = std::move(job);
+    s_->reject_updates_of_job = times;
+  }
+  void spare_lease(bool spared) { s_->lease_spared = spared; }
 
   void migrate() override { check(); inner_.migrate(); }
   StoreTime now() override { check(); return inner_.now(); }
   std::string describe() const override { return "cuttable(" + inner_.describe() + ")"; }
+  std::string identity() override { check(); return inner_.identity(); }
+  std::unique_ptr<Store> another_connection(std::chrono::milliseconds d) override {
+    auto other = std::make_unique<CuttableStore>(inner_, s_, inner_.another_connection(d));
+    return other;
+  }
   RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl) override {
     check();
     return inner_.register_node(id, ttl);
@@ -176,42 +210,46 @@ class CuttableStore final : public Store {
   }
   std::vector<bool> update(std::span<const StateUpdate> u) override {
     check();
+    if (s_->reject_updates_of_job > 0 &&
+        std::any_of(u.begin(), u.end(), [&](const StateUpdate& x) { return x.key.job == s_->reject_job; })) {
+      --s_->reject_updates_of_job;
+      throw StoreError(StoreError::Kind::internal, "invalid byte sequence (test)");
+    }
     return inner_.update(u);
   }
   void record_missed(std::span<const OccurrenceKey> k) override { check(); inner_.record_missed(k); }
-  std::vector<RunRecord> mark_lost() override { check(); return inner_.mark_lost(); }
-  std::optional<RunRecord> reclaim_lost(const OccurrenceKey& k, std::string_view n) override {
+  std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> r) override {
     check();
-    return inner_.reclaim_lost(k, n);
+    return inner_.reclaim(r);
   }
   std::vector<RunRecord> history(const HistoryQuery& q) override { check(); return inner_.history(q); }
-  std::optional<sys_seconds> last_scheduled(std::string_view job) override {
+  std::vector<std::optional<sys_seconds>> last_scheduled(std::span<const std::string> jobs) override {
     check();
-    return inner_.last_scheduled(job);
+    return inner_.last_scheduled(jobs);
   }
-  std::vector<RunRecord> active_runs(std::string_view n) override { check(); return inner_.active_runs(n); }
+  std::vector<RunRecord> active_runs() override { check(); return inner_.active_runs(); }
   void prune(std::string_view job, std::size_t keep, std::optional<std::chrono::seconds> age) override {
     check();
     inner_.prune(job, keep, age);
   }
 
+  CuttableStore(Store&, std::shared_ptr<Switches> s, std::unique_ptr<Store> own)
+      : inner_(*own), s_(std::move(s)), own_(std::move(own)), secondary_(true) {}
+
  private:
   void check() {
+    if (secondary_ && s_->lease_spared) return;
     {
-      std::unique_lock<std::mutex> lk(hang_mu_);
-      if (hanging_) {
-        ++blocked;
-        hang_cv_.wait(lk, [&] { return !hanging_; });
-        --blocked;
+      std::unique_lock<std::mutex> lk(s_->hang_mu);
+      if (s_->hanging) {
+        ++s_->blocked;
+        s_->hang_cv.wait(lk, [&] { return !s_->hanging; });
+        --s_->blocked;
         throw StoreError(StoreError::Kind::unavailable, "store call timed out (test)");
       }
     }
-    if (down) throw StoreError(StoreError::Kind::unavailable, "store cut off by the test");
+    if (s_->down) throw StoreError(StoreError::Kind::unavailable, "store cut off by the test");
   }
-  Store& inner_;
-  std::mutex hang_mu_;
-  std::condition_variable hang_cv_;
-  bool hanging_ = false;
 };
 
 // Waits (real time, bounded) for a condition another thread makes true.

@@ -21,10 +21,15 @@ std::string message_of(F change) {
 TEST(NodeSettings, DefaultsAreValid) { EXPECT_EQ(validate(NodeSettings{}), std::nullopt); }
 
 TEST(NodeSettings, MessagesNameTheSettingAndValue) {
-  EXPECT_EQ(message_of([](auto& s) { s.heartbeat = 1s; s.node_ttl = 1s; }),
-            "node_ttl (1s) must be greater than heartbeat (1s)");
-  EXPECT_EQ(message_of([](auto& s) { s.heartbeat = 1500ms; s.node_ttl = 1s; }),
-            "node_ttl (1s) must be greater than heartbeat (1500ms)");
+  // A renewal cycle (wait a heartbeat, then a call that may last its deadline) must fit in the
+  // lease's time to live, as client-go's "leaseDuration must be greater than renewDeadline".
+  EXPECT_EQ(message_of([](auto& s) { s.heartbeat = 1s; s.node_ttl = 3s; }),
+            "node_ttl (3s) must be greater than heartbeat (1s) + store_call_deadline (2s)");
+  EXPECT_EQ(message_of([](auto& s) { s.heartbeat = 1500ms; s.node_ttl = 1s; s.store_call_deadline = 500ms; }),
+            "node_ttl (1s) must be greater than heartbeat (1500ms) + store_call_deadline (500ms)");
+  EXPECT_EQ(message_of([](auto& s) { s.heartbeat = 500ms; s.node_ttl = 3s; }), "");
+  EXPECT_EQ(message_of([](auto& s) { s.store_call_deadline = 0ms; }),
+            "store_call_deadline (0s) must be positive");
   EXPECT_EQ(message_of([](auto& s) { s.heartbeat = 0ms; }), "heartbeat (0s) must be positive");
   EXPECT_EQ(message_of([](auto& s) { s.max_clock_skew = -1ms; }), "max_clock_skew (-1ms) must not be negative");
   EXPECT_EQ(message_of([](auto& s) { s.shutdown_grace = -2s; }), "shutdown_grace (-2s) must not be negative");
@@ -45,7 +50,7 @@ TEST(NodeSettings, SchedulerConstructorThrowsTheMessage) {
     Scheduler s(bad, store, clock);
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "node_ttl (1s) must be greater than heartbeat (1s)");
+    EXPECT_STREQ(e.what(), "node_ttl (1s) must be greater than heartbeat (1s) + store_call_deadline (2s)");
   }
 }
 
