@@ -50,8 +50,11 @@ CREATE INDEX solocron_runs_active ON solocron_runs (node) WHERE state IN ('claim
     R"sql(
 ALTER TABLE solocron_runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE solocron_runs ADD COLUMN message TEXT NOT NULL DEFAULT '';
+-- Active runs by occurrence key: the forbid check reads only the earlier active runs of a
+-- job, and active_runs() all of them. (Not keyed by scheduled_at alone: when thousands of
+-- active runs share one instant, a lookup by key must not scan them all.)
 DROP INDEX solocron_runs_active;
-CREATE INDEX solocron_runs_active ON solocron_runs (scheduled_at)
+CREATE INDEX solocron_runs_active ON solocron_runs (job, node_key, scheduled_at)
   WHERE state IN ('claimed', 'running');
 
 CREATE TABLE solocron_meta (
