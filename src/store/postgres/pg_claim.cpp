@@ -59,20 +59,17 @@ KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at
 
 void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
                                 std::span<ClaimResult*> out) {
-  PgArray idx, job, node_key, at, node, token, forbid, skew;
+  PgKeyArrays keys;
+  PgArray node, token, forbid, skew;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ClaimRequest& r = *requests[i];
-    idx.add(static_cast<std::int64_t>(i));
-    job.add(r.key.job);
-    node_key.add(r.key.node);
-    at.add(r.key.scheduled_at.time_since_epoch().count());
+    keys.add(i, r.key);
     node.add(r.node_id);
     token.add(r.lease_token);
     forbid.add(r.overlap == OverlapMode::forbid ? "t" : "f");
     skew.add(static_cast<std::int64_t>(r.max_clock_skew.count()));
   }
-  PgParams p;
-  for (auto* a : {&idx, &job, &node_key, &at, &node, &token, &forbid, &skew}) p.add(a->str());
+  const PgParams p = keys.params({&node, &token, &forbid, &skew});
   auto r = conn_.exec_prepared("solocron_claim", kClaimSql, p);
   for (int row = 0; row < r.rows(); ++row) {
     ClaimResult& res = *out[static_cast<std::size_t>(r.integer(row, 0))];

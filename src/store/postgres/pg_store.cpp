@@ -138,13 +138,11 @@ std::vector<NodeLease> PostgresStore::nodes() {
 std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   std::vector<bool> applied(updates.size(), false);
   if (updates.empty()) return applied;
-  PgArray idx, job, node_key, at, fence, state, exit_code, signal, tail, message;
+  PgKeyArrays keys;
+  PgArray fence, state, exit_code, signal, tail, message;
   for (std::size_t i = 0; i < updates.size(); ++i) {
     const auto& u = updates[i];
-    idx.add(static_cast<std::int64_t>(i));
-    job.add(u.key.job);
-    node_key.add(u.key.node);
-    at.add(secs(u.key.scheduled_at));
+    keys.add(i, u.key);
     fence.add(u.fence);
     state.add(state_name(u.state));
     exit_code.add(wide(u.exit_code));
@@ -152,11 +150,7 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
     tail.add(u.output_tail);
     message.add(u.message);
   }
-  PgParams p;
-  for (auto* a :
-       {&idx, &job, &node_key, &at, &fence, &state, &exit_code, &signal, &tail, &message}) {
-    p.add(a->str());
-  }
+  const PgParams p = keys.params({&fence, &state, &exit_code, &signal, &tail, &message});
   std::lock_guard lock(mutex_);
   // Always durable (synchronous_commit as configured): starts are gated on the running mark.
   auto r = retrying([&] {
@@ -187,12 +181,8 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
 
 void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
   if (keys.empty()) return;
-  PgArray job, node_key, at;
-  for (const auto& k : keys) {
-    job.add(k.job);
-    node_key.add(k.node);
-    at.add(secs(k.scheduled_at));
-  }
+  PgKeyArrays batch;
+  for (std::size_t i = 0; i < keys.size(); ++i) batch.add(i, keys[i]);
   std::lock_guard lock(mutex_);
   retrying([&] {
     // Sorted like claims, so that concurrent inserts of the same keys wait, never deadlock.
@@ -200,11 +190,11 @@ void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
         "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence,"
         " finished_at)"
         " SELECT job, node_key, to_timestamp(at), 'missed', '', 0, now()"
-        " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(job, node_key, at)"
+        " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS x(i, job, node_key, at)"
         " WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned p"
         "  WHERE p.job = x.job AND p.through >= to_timestamp(x.at))"
         " ORDER BY job, node_key, at ON CONFLICT DO NOTHING",
-        PgParams().add(job.str()).add(node_key.str()).add(at.str()));
+        batch.params({}));
   });
 }
 
@@ -212,20 +202,17 @@ std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
     std::span<const ReclaimRequest> requests) {
   std::vector<std::optional<RunRecord>> out(requests.size());
   if (requests.empty()) return out;
-  PgArray idx, job, node_key, at, fence, node, token, attempt;
+  PgKeyArrays keys;
+  PgArray fence, node, token, attempt;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const auto& q = requests[i];
-    idx.add(static_cast<std::int64_t>(i));
-    job.add(q.key.job);
-    node_key.add(q.key.node);
-    at.add(secs(q.key.scheduled_at));
+    keys.add(i, q.key);
     fence.add(q.fence);
     node.add(q.node_id);
     token.add(q.lease_token);
     attempt.add(std::int64_t{q.attempt});
   }
-  PgParams p;
-  for (auto* a : {&idx, &job, &node_key, &at, &fence, &node, &token, &attempt}) p.add(a->str());
+  const PgParams p = keys.params({&fence, &node, &token, &attempt});
   std::lock_guard lock(mutex_);
   // Compare-and-set on the fence: of concurrent re-claims, the first to lock the row wins;
   // the others re-check the updated row, whose fence is new, and change nothing.

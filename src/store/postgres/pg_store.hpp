@@ -8,12 +8,32 @@
 // reconnects. One connection per store object, guarded by a mutex.
 #pragma once
 
+#include <initializer_list>
 #include <mutex>
 
 #include "solocron/store.hpp"
 #include "store/postgres/pg_connection.hpp"
 
 namespace solocron::detail {
+
+// A batch's occurrence keys as the first parameters of an unnest(): $1 the request index,
+// $2 job, $3 node_key, $4 scheduled_at (epoch seconds); each statement's own columns follow.
+struct PgKeyArrays {
+  PgArray idx, job, node_key, at;
+
+  void add(std::size_t i, const OccurrenceKey& k) {
+    idx.add(static_cast<std::int64_t>(i));
+    job.add(k.job);
+    node_key.add(k.node);
+    at.add(std::int64_t{k.scheduled_at.time_since_epoch().count()});
+  }
+  PgParams params(std::initializer_list<const PgArray*> more) const {
+    PgParams p;
+    for (const PgArray* a : {&idx, &job, &node_key, &at}) p.add(a->str());
+    for (const PgArray* a : more) p.add(a->str());
+    return p;
+  }
+};
 
 class PostgresStore final : public Store {
  public:

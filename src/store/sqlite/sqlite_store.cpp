@@ -221,16 +221,22 @@ std::vector<OccurrenceKey> SqliteStore::interrupt_previous(const OccurrenceKey& 
   return replaced;
 }
 
-std::vector<ClaimResult> SqliteStore::claim(std::span<const ClaimRequest> requests) {
-  std::vector<ClaimResult> results;
-  if (requests.empty()) return results;
-  results.reserve(requests.size());
+template <class In, class One>
+auto SqliteStore::each_in_transaction(std::span<const In> items, One one) {
+  std::vector<decltype(one(items[0], std::int64_t{}))> out;
+  if (items.empty()) return out;
+  out.reserve(items.size());
   std::lock_guard lock(mutex_);
   SqliteTransaction tx(db());
   const std::int64_t now = now_ms();  // read once the write lock is ours
-  for (const auto& r : requests) results.push_back(claim_one(r, now));
+  for (const auto& item : items) out.push_back(one(item, now));
   tx.commit();
-  return results;
+  return out;
+}
+
+std::vector<ClaimResult> SqliteStore::claim(std::span<const ClaimRequest> requests) {
+  return each_in_transaction(
+      requests, [this](const ClaimRequest& r, std::int64_t now) { return claim_one(r, now); });
 }
 
 bool SqliteStore::update_one(const StateUpdate& u, std::int64_t now) {
@@ -258,23 +264,12 @@ bool SqliteStore::update_one(const StateUpdate& u, std::int64_t now) {
 }
 
 std::vector<bool> SqliteStore::update(std::span<const StateUpdate> updates) {
-  std::vector<bool> applied;
-  if (updates.empty()) return applied;
-  applied.reserve(updates.size());
-  std::lock_guard lock(mutex_);
-  SqliteTransaction tx(db());
-  const std::int64_t now = now_ms();
-  for (const auto& u : updates) applied.push_back(update_one(u, now));
-  tx.commit();
-  return applied;
+  return each_in_transaction(
+      updates, [this](const StateUpdate& u, std::int64_t now) { return update_one(u, now); });
 }
 
 void SqliteStore::record_missed(std::span<const OccurrenceKey> keys) {
-  if (keys.empty()) return;
-  std::lock_guard lock(mutex_);
-  SqliteTransaction tx(db());
-  const std::int64_t now = now_ms();
-  for (const auto& k : keys) {
+  each_in_transaction(keys, [this](const OccurrenceKey& k, std::int64_t now) {
     db().statement(
             "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, "
             "attempt, finished_at) SELECT ?1, ?2, ?3, 'missed', '', 0, 1, ?4 "
@@ -285,8 +280,8 @@ void SqliteStore::record_missed(std::span<const OccurrenceKey> keys) {
         .bind(3, secs(k.scheduled_at))
         .bind(4, now)
         .run();
-  }
-  tx.commit();
+    return db().changes() == 1;
+  });
 }
 
 std::optional<RunRecord> SqliteStore::reclaim_one(const ReclaimRequest& r, std::int64_t now) {
@@ -312,15 +307,8 @@ std::optional<RunRecord> SqliteStore::reclaim_one(const ReclaimRequest& r, std::
 
 std::vector<std::optional<RunRecord>> SqliteStore::reclaim(
     std::span<const ReclaimRequest> requests) {
-  std::vector<std::optional<RunRecord>> out;
-  if (requests.empty()) return out;
-  out.reserve(requests.size());
-  std::lock_guard lock(mutex_);
-  SqliteTransaction tx(db());
-  const std::int64_t now = now_ms();
-  for (const auto& r : requests) out.push_back(reclaim_one(r, now));
-  tx.commit();
-  return out;
+  return each_in_transaction(
+      requests, [this](const ReclaimRequest& r, std::int64_t now) { return reclaim_one(r, now); });
 }
 
 // --- history ---

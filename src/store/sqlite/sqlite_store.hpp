@@ -66,6 +66,9 @@ class SqliteStore final : public Store {
   bool update_one(const StateUpdate& update, std::int64_t now);
   std::optional<RunRecord> reclaim_one(const ReclaimRequest& request, std::int64_t now);
   std::vector<RunRecord> select_runs(SqliteStatement& q);
+  // one(item, now) for each item, in one write transaction; the results in order.
+  template <class In, class One>
+  auto each_in_transaction(std::span<const In> items, One one);
 
   std::string path_;
   NowSource now_source_;
