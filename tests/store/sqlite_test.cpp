@@ -40,13 +40,14 @@ TEST_F(SqliteFiles, AbsoluteUrlCreatesTheFileInWalMode) {
 TEST_F(SqliteFiles, RelativeUrlIsRelativeToTheWorkingDirectory) {
   auto old = fs::current_path();
   fs::current_path(dir_);
-  {
-    auto s = open_store("sqlite:rel/state.db");
-    fs::create_directory(dir_ / "rel");
-    s->migrate();
-    EXPECT_TRUE(s->register_node("a", std::chrono::seconds(5)).acquired);
-  }
+  auto s = open_store("sqlite:rel/state.db");
+  fs::create_directory(dir_ / "rel");
+  s->migrate();
+  EXPECT_TRUE(s->register_node("a", std::chrono::seconds(5)).acquired);
+  const std::string id = s->identity();
   fs::current_path(old);
+  EXPECT_EQ(s->identity(), id) << "the file is still there, seen from another directory";
+  s.reset();
   EXPECT_TRUE(fs::exists(dir_ / "rel" / "state.db"));
   auto again = open_store("sqlite:" + (dir_ / "rel" / "state.db").string());
   again->migrate();

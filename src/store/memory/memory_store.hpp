@@ -20,6 +20,9 @@ class MemoryStore final : public Store {
   using NowSource = std::function<StoreTime()>;
   // `now_source` empty: the host's system_clock.
   explicit MemoryStore(NowSource now_source = {});
+  // A copy would share the state unseen: another_connection() says so.
+  MemoryStore(const MemoryStore&) = delete;
+  MemoryStore& operator=(const MemoryStore&) = delete;
 
   void migrate() override {}
   StoreTime now() override;

@@ -124,6 +124,9 @@ SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeo
     }
     throw_cannot_open(path, msg);
   }
+  std::error_code ec;
+  absolute_path_ = std::filesystem::absolute(path, ec).string();
+  if (ec) absolute_path_ = path;
   device_ = st.st_dev;
   inode_ = st.st_ino;
   sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
@@ -149,9 +152,9 @@ SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeo
   exec("PRAGMA foreign_keys=OFF");
 }
 
-bool SqliteDb::still_at(const std::string& path) const {
+bool SqliteDb::still_there() const {
   struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_;
+  return ::stat(absolute_path_.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_;
 }
 
 SqliteDb::~SqliteDb() {

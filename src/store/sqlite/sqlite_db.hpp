@@ -65,11 +65,13 @@ class SqliteDb {
   SqliteStatement statement(const char* sql);
   void exec(const char* sql);
   int changes() const { return sqlite3_changes(db_); }
-  // Whether `path` still names the file this connection opened (same device and inode).
-  bool still_at(const std::string& path) const;
+  // Whether the path it was opened by still names the file this connection opened (same
+  // device and inode), resolved against the working directory of the time of opening.
+  bool still_there() const;
 
  private:
   sqlite3* db_ = nullptr;
+  std::string absolute_path_;
   dev_t device_ = 0;
   ino_t inode_ = 0;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;

@@ -60,7 +60,7 @@ StoreTime SqliteStore::now() { return store_time_ms(now_ms()); }
 std::string SqliteStore::identity() {
   std::lock_guard lock(mutex_);
   SqliteDb& d = db();
-  if (!d.still_at(path_)) {
+  if (!d.still_there()) {
     throw StoreError(StoreError::Kind::invalid,
                      "sqlite: " + path_ +
                          " was deleted or replaced since it was opened (the nodes that use it "
