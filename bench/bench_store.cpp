@@ -39,12 +39,20 @@ constexpr int kOccurrences = 10'000;
 
 using bench::fresh_pg_database;
 
-// Three connections to one store.
-std::vector<std::shared_ptr<Store>> open_nodes(const std::string& kind) {
-  std::vector<std::shared_ptr<Store>> nodes;
+// One node: its connection and the lease its claims are made under.
+struct Node {
+  std::shared_ptr<Store> store;
+  NodeLease lease;
+};
+
+// Three connections to one store, each with a node lease.
+std::vector<Node> open_nodes(const std::string& kind) {
+  std::vector<std::shared_ptr<Store>> stores;
   if (kind == "memory") {
     auto shared = std::make_shared<detail::MemoryStore>();
-    for (int i = 0; i < kNodes; ++i) nodes.push_back(shared);
+    stores.push_back(shared);
+    for (int i = 1; i < kNodes; ++i)
+      stores.push_back(shared->another_connection(std::chrono::seconds(4)));
   } else {
     std::string url;
     if (kind == "sqlite") {
@@ -67,27 +75,31 @@ std::vector<std::shared_ptr<Store>> open_nodes(const std::string& kind) {
     } else {
       url = fresh_pg_database("solocron_bench");
     }
-    for (int i = 0; i < kNodes; ++i) nodes.push_back(open_store(url));
+    for (int i = 0; i < kNodes; ++i) stores.push_back(open_store(url));
   }
-  nodes[0]->migrate();
+  stores[0]->migrate();
+  std::vector<Node> nodes;
   for (int i = 0; i < kNodes; ++i) {
-    nodes[i]->migrate();
-    nodes[i]->register_node("node-" + std::to_string(i), std::chrono::minutes(10));
+    stores[i]->migrate();
+    auto reg = stores[i]->register_node("node-" + std::to_string(i), std::chrono::minutes(10));
+    if (!reg.acquired) throw std::runtime_error("node-" + std::to_string(i) + ": lease held");
+    nodes.push_back({stores[i], reg.lease});
   }
   return nodes;
 }
 
 // --- one node's work for one instant ---
 
-void run_node(Store& store, int node, std::chrono::sys_seconds instant, std::size_t batch,
+void run_node(const Node& self, int node, std::chrono::sys_seconds instant, std::size_t batch,
               bool rotated) {
-  const std::string node_id = "node-" + std::to_string(node);
+  Store& store = *self.store;
   std::vector<ClaimRequest> requests(kOccurrences);
   for (int j = 0; j < kOccurrences; ++j) {
     // Node i starts at the i-th third when rotated.
     int k = rotated ? (j + node * kOccurrences / kNodes) % kOccurrences : j;
     requests[j].key = {"job-" + std::to_string(k), instant, ""};
-    requests[j].node_id = node_id;
+    requests[j].node_id = self.lease.node_id;
+    requests[j].lease_token = self.lease.token;
   }
   for (std::size_t start = 0; start < requests.size(); start += batch) {
     std::span<const ClaimRequest> chunk(requests.data() + start,
@@ -96,8 +108,8 @@ void run_node(Store& store, int node, std::chrono::sys_seconds instant, std::siz
     std::vector<StateUpdate> running, done;
     for (std::size_t i = 0; i < chunk.size(); ++i) {
       if (results[i].outcome != ClaimResult::Outcome::won) continue;
-      running.push_back({chunk[i].key, results[i].fence, RunState::running, {}, {}, {}});
-      done.push_back({chunk[i].key, results[i].fence, RunState::succeeded, 0, {}, "ok\n"});
+      running.push_back({chunk[i].key, results[i].fence, RunState::running, {}, {}, {}, {}});
+      done.push_back({chunk[i].key, results[i].fence, RunState::succeeded, 0, {}, "ok\n", {}});
     }
     store.update(running);
     store.update(done);
@@ -110,7 +122,8 @@ void BM_ClaimAndRecord(benchmark::State& state, const std::string& kind) {
   auto nodes = open_nodes(kind);
   // A new instant each round, in the past so that the skew guard admits it, and later than
   // the previous rounds' so that history(since) lists this round only.
-  auto base = std::chrono::floor<std::chrono::seconds>(nodes[0]->now()) - std::chrono::hours(1);
+  auto base =
+      std::chrono::floor<std::chrono::seconds>(nodes[0].store->now()) - std::chrono::hours(1);
   int round = 0;
   for (auto _ : state) {
     const auto instant = base + std::chrono::seconds(++round);
@@ -119,7 +132,7 @@ void BM_ClaimAndRecord(benchmark::State& state, const std::string& kind) {
     for (int n = 0; n < kNodes; ++n) {
       threads.emplace_back([&, n] {
         start.arrive_and_wait();
-        run_node(*nodes[n], n, instant, batch, rotated);
+        run_node(nodes[n], n, instant, batch, rotated);
       });
     }
     start.arrive_and_wait();
@@ -131,7 +144,7 @@ void BM_ClaimAndRecord(benchmark::State& state, const std::string& kind) {
     q.since = instant;
     q.limit = kOccurrences * 2;
     std::size_t recorded = 0;
-    for (auto& r : nodes[0]->history(q)) {
+    for (auto& r : nodes[0].store->history(q)) {
       recorded += r.key.scheduled_at == instant && r.state == RunState::succeeded;
     }
     if (recorded != kOccurrences) {
@@ -160,13 +173,15 @@ BENCHMARK_CAPTURE(BM_ClaimAndRecord, postgres, std::string("postgres"))->Apply(c
 // The latency of one uncontended claim (one round trip, one transaction).
 void BM_ClaimOne(benchmark::State& state, const std::string& kind) {
   auto nodes = open_nodes(kind);
-  auto base = std::chrono::floor<std::chrono::seconds>(nodes[0]->now()) - std::chrono::hours(24);
+  auto base =
+      std::chrono::floor<std::chrono::seconds>(nodes[0].store->now()) - std::chrono::hours(24);
   int i = 0;
   for (auto _ : state) {
     ClaimRequest r;
     r.key = {"single", base + std::chrono::seconds(++i), ""};
-    r.node_id = "node-0";
-    benchmark::DoNotOptimize(nodes[0]->claim(std::span(&r, 1)));
+    r.node_id = nodes[0].lease.node_id;
+    r.lease_token = nodes[0].lease.token;
+    benchmark::DoNotOptimize(nodes[0].store->claim(std::span(&r, 1)));
   }
 }
 BENCHMARK_CAPTURE(BM_ClaimOne, sqlite, std::string("sqlite"))->Unit(benchmark::kMicrosecond);

@@ -31,12 +31,17 @@ std::vector<JobLine> collect_jobs(Store& store, const std::string& config_path) 
   } else {
     // Without a configuration the store's recent history names the jobs.
     std::set<std::string> seen;
-    for (const auto& r : store.history(HistoryQuery{std::nullopt, 10000, std::nullopt})) {
+    HistoryQuery recent;
+    recent.limit = 10000;
+    for (const auto& r : store.history(recent)) {
       if (seen.insert(r.key.job).second) lines.push_back(JobLine{r.key.job, std::nullopt, std::nullopt});
     }
   }
   for (auto& line : lines) {
-    auto recent = store.history(HistoryQuery{line.name, 1, std::nullopt});
+    HistoryQuery latest;
+    latest.job = line.name;
+    latest.limit = 1;
+    auto recent = store.history(latest);
     if (!recent.empty()) line.last = recent.front();
   }
   return lines;

@@ -28,13 +28,14 @@ void print_history(const std::vector<RunRecord>& records, bool json) {
     return;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"SCHEDULED_AT", "JOB", "STATE", "NODE", "FENCE", "ATTEMPT", "EXIT", "SIGNAL", "DURATION"}};
+      {"SCHEDULED_AT", "JOB", "STATE", "NODE", "FENCE", "ATTEMPT", "EXIT", "SIGNAL", "DURATION",
+       "MESSAGE"}};
   for (const auto& r : records) {
     std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
     rows.push_back({format_rfc3339(r.key.scheduled_at, "UTC", true), job,
                     std::string(to_string(r.state)), r.node.empty() ? "-" : r.node,
                     std::to_string(r.fence), std::to_string(r.attempt), optional_int(r.exit_code),
-                    optional_int(r.signal), duration_of(r)});
+                    optional_int(r.signal), duration_of(r), r.message.empty() ? "-" : r.message});
   }
   std::cout << render_table(rows);
 }
@@ -85,7 +86,7 @@ void register_store_commands(CLI::App& app, int& exit_code) {
   opts->add_to(*history);
   history->callback([=, &exit_code] {
     guarded(exit_code, [&] {
-      auto store = opts->open();
+      auto store = opts->open({.read_only = true});
       HistoryQuery q;
       if (!job->empty()) q.job = *job;
       q.limit = *limit;
@@ -98,7 +99,7 @@ void register_store_commands(CLI::App& app, int& exit_code) {
   opts->add_to(*nodes);
   nodes->callback([=, &exit_code] {
     guarded(exit_code, [&] {
-      auto store = opts->open();
+      auto store = opts->open({.read_only = true});
       print_nodes(*store, *json);
     });
   });
@@ -108,7 +109,7 @@ void register_store_commands(CLI::App& app, int& exit_code) {
   opts->add_to(*status);
   status->callback([=, &exit_code] {
     guarded(exit_code, [&] {
-      auto store = opts->open();
+      auto store = opts->open({.read_only = true});
       print_status(*store, opts->config_path, *json);
     });
   });

@@ -41,6 +41,7 @@ nlohmann::json to_json(const RunRecord& r) {
       {"exit_code", optional_json(r.exit_code)},
       {"signal", optional_json(r.signal)},
       {"output_tail", r.output_tail},
+      {"message", r.message},
   };
 }
 

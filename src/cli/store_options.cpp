@@ -21,8 +21,8 @@ std::string StoreOptions::resolve() const {
   return kDefaultStoreUrl;
 }
 
-std::unique_ptr<Store> StoreOptions::open() const {
-  auto store = open_store(resolve());
+std::unique_ptr<Store> StoreOptions::open(const OpenOptions& options) const {
+  auto store = open_store(resolve(), options);
   store->migrate();
   return store;
 }

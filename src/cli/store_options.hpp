@@ -22,8 +22,9 @@ struct StoreOptions {
   void add_to(CLI::App& cmd);
   // Resolves the URL as described above; throws StoreError(invalid) on an unusable config.
   std::string resolve() const;
-  // Opens and migrates the store.
-  std::unique_ptr<Store> open() const;
+  // Opens the store and migrates it; read-only (history, nodes, status), it is never created
+  // nor upgraded, and migrate() only checks that its schema is the one this binary reads.
+  std::unique_ptr<Store> open(const OpenOptions& options = {}) const;
 };
 
 }  // namespace solocron::cli

@@ -8,12 +8,13 @@
 
 namespace solocron {
 
-std::unique_ptr<Store> open_store(const std::string& url) {
+std::unique_ptr<Store> open_store(const std::string& url, const OpenOptions& options) {
   std::string_view u = url;
+  // memory: a read-only handle on a store nobody else can write is an empty store.
   if (u == "memory:" || u == "memory://") return std::make_unique<detail::MemoryStore>();
-  if (u.starts_with("sqlite:")) return detail::open_sqlite_store(url);
+  if (u.starts_with("sqlite:")) return detail::open_sqlite_store(url, options.read_only);
   if (u.starts_with("postgres://") || u.starts_with("postgresql://")) {
-    return detail::open_postgres_store(url);
+    return detail::open_postgres_store(url, options.read_only);
   }
   throw StoreError(
       StoreError::Kind::invalid,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,9 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+
+#include "store/postgres/pg_store.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace solocron::testing {
 
@@ -23,6 +27,24 @@ SqliteBackend::SqliteBackend() {
 SqliteBackend::~SqliteBackend() {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+}
+
+void SqliteBackend::create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at) {
+  detail::SqliteStore(path_).migrate_to(1);
+  const auto s = std::to_string(at.time_since_epoch().count());
+  const std::string sql =
+      "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, attempt, "
+      "claimed_at, started_at, finished_at, exit_code, output_tail) VALUES ('" +
+      job + "', '', " + s + ", 'succeeded', 'a', 7, 1, " + s + "000, " + s + "000, " + s +
+      "000, 0, 'v1 output')";
+  sqlite3* db = nullptr;
+  char* error = nullptr;
+  int rc = sqlite3_open(path_.c_str(), &db);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string why = error ? error : sqlite3_errstr(rc);
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error(sql + ": " + why);
 }
 
 }  // namespace solocron::testing
@@ -95,8 +117,9 @@ std::string url_for(const std::string& database) {
   return "postgres://postgres@" + server().host_port + "/" + database + "?sslmode=disable";
 }
 
-void admin(const std::string& sql) {
-  PGconn* c = PQconnectdb(url_for("postgres").c_str());
+// Runs `sql` on `database`, outside solocron's code.
+void exec_on(const std::string& database, const std::string& sql) {
+  PGconn* c = PQconnectdb(url_for(database).c_str());
   std::string error;
   if (PQstatus(c) != CONNECTION_OK) {
     error = PQerrorMessage(c);
@@ -108,6 +131,8 @@ void admin(const std::string& sql) {
   PQfinish(c);
   if (!error.empty()) throw std::runtime_error(sql + ": " + error);
 }
+
+void admin(const std::string& sql) { exec_on("postgres", sql); }
 
 class PgEnvironment : public ::testing::Environment {
  public:
@@ -136,6 +161,17 @@ PostgresBackend::~PostgresBackend() {
   } catch (const std::exception& e) {
     fprintf(stderr, "%s\n", e.what());
   }
+}
+
+void PostgresBackend::create_version_1_with_run(const std::string& job,
+                                                std::chrono::sys_seconds at) {
+  detail::PostgresStore(url_).migrate_to(1);
+  const std::string t = "to_timestamp(" + std::to_string(at.time_since_epoch().count()) + ")";
+  exec_on(database_,
+          "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, attempt, "
+          "claimed_at, started_at, finished_at, exit_code, output_tail) VALUES ('" +
+              job + "', '', " + t + ", 'succeeded', 'a', 7, 1, " + t + ", " + t + ", " + t +
+              ", 0, 'v1 output')");
 }
 
 std::string postgres_server_url() { return url_for("postgres"); }

@@ -18,6 +18,7 @@ class MemoryBackend {
  public:
   static constexpr const char* kName = "memory";
   static constexpr bool kMultiProcess = false;  // process-local by definition
+  static constexpr bool kHasSchema = false;
 
   MemoryBackend()
       : store_(std::make_shared<detail::MemoryStore>(
@@ -38,6 +39,7 @@ class SqliteBackend {
  public:
   static constexpr const char* kName = "sqlite";
   static constexpr bool kMultiProcess = true;
+  static constexpr bool kHasSchema = true;
 
   SqliteBackend();
   ~SqliteBackend();
@@ -45,6 +47,9 @@ class SqliteBackend {
   std::string url() const { return "sqlite://" + path_; }
   // SQLite's store clock is the host's clock: time passes for real.
   void advance(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+  // The store as solocron's schema version 1 left it, holding one succeeded run of `job`
+  // at `at` by node "a" with fence 7, exit code 0 and output "v1 output".
+  void create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at);
 
  private:
   std::string dir_;
@@ -57,12 +62,15 @@ class PostgresBackend {
  public:
   static constexpr const char* kName = "postgres";
   static constexpr bool kMultiProcess = true;
+  static constexpr bool kHasSchema = true;
 
   PostgresBackend();
   ~PostgresBackend();
   std::shared_ptr<Store> connect() { return open_store(url()); }
   std::string url() const { return url_; }
   void advance(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
+  // As SqliteBackend's.
+  void create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at);
 
  private:
   std::string database_;

@@ -32,6 +32,8 @@ TYPED_TEST(ClaimTest, FirstClaimWinsAndRepeatsAreTaken) {
   EXPECT_EQ(rec->attempt, 1);
   ASSERT_TRUE(rec->claimed_at);
   EXPECT_EQ(*rec->claimed_at, first.store_now);
+  EXPECT_EQ(rec->lease_token, this->tokens_["a"]);
+  EXPECT_EQ(rec->message, "");
 }
 
 TYPED_TEST(ClaimTest, MissedAndSkippedRecordsBlockClaims) {
@@ -144,6 +146,62 @@ TYPED_TEST(ClaimTest, OverlapForbidIgnoresRunsOfExpiredNodes) {
   EXPECT_EQ(
       this->claim_one(this->request(this->key("j", t + 1s), "b", OverlapMode::forbid)).outcome,
       Outcome::won);
+}
+
+TYPED_TEST(ClaimTest, OverlapForbidCountsOnlyRunsHeldUnderALiveLease) {
+  this->register_live("a", 300ms);
+  this->register_live("b");
+  auto t = this->store_second(-5s);
+  auto first = this->claim_one(this->request(this->key("j", t), "a"));
+  ASSERT_EQ(first.outcome, Outcome::won);
+  ASSERT_TRUE(this->update_one(this->key("j", t), first.fence, RunState::running));
+  this->backend_.advance(600ms);
+  // "a" is back under a new lease: its run from before is not held by that lease.
+  this->register_live("a");
+  auto next = this->claim_one(this->request(this->key("j", t + 1s), "b", OverlapMode::forbid));
+  EXPECT_EQ(next.outcome, Outcome::won);
+  EXPECT_EQ(this->find(this->key("j", t))->state, RunState::running)
+      << "the claim decides only itself";
+}
+
+TYPED_TEST(ClaimTest, ClaimWithoutALiveLeaseIsRefusedAndWritesNothing) {
+  auto a = this->register_live("a", 300ms);
+  auto released = this->register_live("gone");
+  this->register_live("b");
+  auto t = this->store_second(-5s);
+  auto running = this->claim_one(this->request(this->key("j", t), "b"));
+  ASSERT_TRUE(this->update_one(this->key("j", t), running.fence, RunState::running));
+
+  ClaimRequest wrong_token = this->request(this->key("j", t + 1s), "a", OverlapMode::forbid);
+  wrong_token.lease_token = a.token + 1000;
+  ClaimRequest unknown = this->request(this->key("j", t + 2s), "nobody");
+  ClaimRequest valid = this->request(this->key("k", t), "b");
+  std::vector<ClaimRequest> batch = {wrong_token, unknown, valid};
+  auto results = this->store().claim(batch);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].outcome, Outcome::no_lease) << "wrong token (and no skipped_overlap)";
+  EXPECT_EQ(results[0].fence, 0);
+  EXPECT_EQ(results[1].outcome, Outcome::no_lease) << "never registered";
+  EXPECT_EQ(results[2].outcome, Outcome::won) << "the others in the batch are unaffected";
+
+  this->store().release_node("gone", released.token);
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 3s), "gone")).outcome,
+            Outcome::no_lease)
+      << "released";
+  this->backend_.advance(600ms);
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 4s), "a")).outcome, Outcome::no_lease)
+      << "expired by the store's clock";
+
+  HistoryQuery q;
+  q.job = "j";
+  auto records = this->store().history(q);
+  ASSERT_EQ(records.size(), 1u) << "nothing written for a refused claim";
+  EXPECT_EQ(records[0].key, this->key("j", t));
+  // A refused claimant that registers again claims under its new lease.
+  auto back = this->register_live("a");
+  auto won = this->claim_one(this->request(this->key("j", t + 4s), "a"));
+  EXPECT_EQ(won.outcome, Outcome::won);
+  EXPECT_EQ(this->find(this->key("j", t + 4s))->lease_token, back.token);
 }
 
 TYPED_TEST(ClaimTest, OverlapReplaceInterruptsActivePreviousRuns) {

@@ -13,29 +13,58 @@
 namespace solocron::testing {
 namespace {
 
-template <class B>
-class ConcurrencyTest : public StoreConformance<B> {};
-TYPED_TEST_SUITE(ConcurrencyTest, Backends, BackendNames);
-
 constexpr int kThreads = 8;
 constexpr int kOccurrences = 500;
 
 struct Win {
-  int occurrence;
+  int occurrence;  // for "orphan": the epoch second of the occurrence
   std::int64_t fence;
 };
+
+template <class B>
+class ConcurrencyTest : public StoreConformance<B> {
+ protected:
+  // `count` occurrences of job "orphan" claimed by a node whose lease then expired, with
+  // their fences.
+  std::vector<Win> orphans(int count) {
+    this->register_live("dead", 300ms);
+    const auto base = this->store_second(-600s);
+    std::vector<ClaimRequest> batch;
+    for (int i = 0; i < count; ++i) {
+      batch.push_back(this->request(this->key("orphan", base + std::chrono::seconds(i)), "dead"));
+    }
+    std::vector<Win> claimed;
+    auto results = this->store().claim(batch);
+    for (int i = 0; i < count; ++i) {
+      EXPECT_EQ(results[i].outcome, ClaimResult::Outcome::won);
+      claimed.push_back({static_cast<int>(base.time_since_epoch().count()) + i, results[i].fence});
+    }
+    this->backend_.advance(600ms);
+    return claimed;
+  }
+};
+TYPED_TEST_SUITE(ConcurrencyTest, Backends, BackendNames);
+
+// The lease of contender `contender`, node "n<contender>".
+NodeLease contender_lease(Store& store, int contender) {
+  auto reg = store.register_node("n" + std::to_string(contender), 10min);
+  if (!reg.acquired)
+    throw std::runtime_error("contender " + std::to_string(contender) + ": no lease");
+  return reg.lease;
+}
 
 // Claims every occurrence one by one (the contended path), starting at a different offset
 // per contender so that they collide in different orders.
 std::vector<Win> claim_all(Store& store, int contender, std::chrono::sys_seconds base,
                            int occurrences) {
   std::vector<Win> wins;
-  const std::string node = "n" + std::to_string(contender);
+  const NodeLease lease = contender_lease(store, contender);
   for (int n = 0; n < occurrences; ++n) {
     int i = (n + contender * 37) % occurrences;
     ClaimRequest r;
     r.key = {"race", base + std::chrono::seconds(i), ""};
-    r.node_id = node;
+    r.node_id = lease.node_id;
+    r.lease_token = lease.token;
     auto res = store.claim(std::span(&r, 1)).at(0);
     if (res.outcome == ClaimResult::Outcome::won) wins.push_back({i, res.fence});
   }
@@ -57,24 +86,16 @@ void expect_one_winner_each(const std::vector<Win>& wins, int occurrences) {
 
 TYPED_TEST(ConcurrencyTest, ManyThreadsOneWinnerPerOccurrence) {
   const auto base = this->store_second(-3600s);
-  std::vector<std::shared_ptr<Store>> connections;
-  for (int t = 0; t < kThreads; ++t) connections.push_back(this->backend_.connect());
-  std::vector<std::vector<Win>> wins(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { wins[t] = claim_all(*connections[t], t, base, kOccurrences); });
-  }
-  for (auto& th : threads) th.join();
-  std::vector<Win> all;
-  for (auto& w : wins) all.insert(all.end(), w.begin(), w.end());
-  expect_one_winner_each(all, kOccurrences);
+  auto wins = wins_from_threads(this->backend_, kThreads, [&](Store& store, int t) {
+    return claim_all(store, t, base, kOccurrences);
+  });
+  expect_one_winner_each(wins, kOccurrences);
 }
 
-// Forks a child per contender; each opens its own store from the URL and reports its wins
-// through a pipe. Returns all the wins.
-[[maybe_unused]] std::vector<Win> claim_from_processes(const std::string& url,
-                                                       std::chrono::sys_seconds base, int processes,
-                                                       int occurrences) {
+// Forks a child per contender; each opens its own store from the URL, runs `work` on it and
+// reports its wins through a pipe. Returns all the wins.
+template <class Work>
+std::vector<Win> wins_from_processes(const std::string& url, int processes, Work work) {
   std::vector<std::pair<pid_t, int>> children;
   for (int p = 0; p < processes; ++p) {
     int fds[2];
@@ -85,7 +106,7 @@ TYPED_TEST(ConcurrencyTest, ManyThreadsOneWinnerPerOccurrence) {
       int status = 0;
       try {
         auto store = open_store(url);
-        for (const Win& w : claim_all(*store, p, base, occurrences)) {
+        for (const Win& w : work(*store, p)) {
           if (write(fds[1], &w, sizeof w) != sizeof w) status = 3;
         }
       } catch (const std::exception& e) {
@@ -110,44 +131,93 @@ TYPED_TEST(ConcurrencyTest, ManyThreadsOneWinnerPerOccurrence) {
   return all;
 }
 
+// Runs `work` on a connection of its own in each of `threads` threads; returns all the wins.
+template <class Backend, class Work>
+std::vector<Win> wins_from_threads(Backend& backend, int threads, Work work) {
+  std::vector<std::shared_ptr<Store>> connections;
+  for (int t = 0; t < threads; ++t) connections.push_back(backend.connect());
+  std::vector<std::vector<Win>> wins(threads);
+  std::vector<std::string> errors(threads);
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      try {
+        wins[t] = work(*connections[t], t);
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  }
+  for (auto& th : running) th.join();
+  std::vector<Win> all;
+  for (int t = 0; t < threads; ++t) {
+    EXPECT_EQ(errors[t], "") << "thread " << t;
+    all.insert(all.end(), wins[t].begin(), wins[t].end());
+  }
+  return all;
+}
+
 TYPED_TEST(ConcurrencyTest, SeveralProcessesOneWinnerPerOccurrence) {
   if constexpr (!TypeParam::kMultiProcess) {
     GTEST_SKIP() << TypeParam::kName << " is process-local";
   } else {
     const auto base = this->store_second(-3600s);
-    auto wins = claim_from_processes(this->backend_.url(), base, 4, 300);
+    auto wins = wins_from_processes(this->backend_.url(), 4, [&](Store& store, int p) {
+      return claim_all(store, p, base, 300);
+    });
     expect_one_winner_each(wins, 300);
   }
 }
 
-TYPED_TEST(ConcurrencyTest, RacingReclaimsOfALostRunHaveOneWinner) {
-  this->register_live("dead", 300ms);
-  auto k = this->key("j", this->store_second(-1s));
-  auto first = this->claim_one(this->request(k, "dead"));
-  ASSERT_EQ(first.outcome, ClaimResult::Outcome::won);
-  this->backend_.advance(600ms);
-  ASSERT_EQ(this->store().mark_lost().size(), 1u);
+// Re-claims every orphan one by one, in an order of its own.
+std::vector<Win> reclaim_all(Store& store, int contender, const std::vector<Win>& orphans) {
+  const NodeLease lease = contender_lease(store, contender);
+  std::vector<Win> wins;
+  const int n = static_cast<int>(orphans.size());
+  for (int step = 0; step < n; ++step) {
+    const Win& o = orphans[(step + contender * 7) % n];
+    ReclaimRequest r{{"orphan", std::chrono::sys_seconds(std::chrono::seconds(o.occurrence)), ""},
+                     o.fence,
+                     lease.node_id,
+                     lease.token,
+                     2};
+    auto got = store.reclaim(std::span(&r, 1)).at(0);
+    if (!got) continue;
+    if (got->node != lease.node_id || got->fence <= o.fence || got->attempt != 2) {
+      throw std::runtime_error("unexpected re-claim of " + std::to_string(o.occurrence));
+    }
+    wins.push_back({o.occurrence, got->fence});
+  }
+  return wins;
+}
 
-  std::vector<std::shared_ptr<Store>> connections;
-  for (int t = 0; t < 4; ++t) connections.push_back(this->backend_.connect());
-  std::vector<std::optional<RunRecord>> got(4);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back(
-        [&, t] { got[t] = connections[t]->reclaim_lost(k, "n" + std::to_string(t)); });
+TYPED_TEST(ConcurrencyTest, RacingReclaimsFromThreadsHaveOneWinnerEach) {
+  auto lost = this->orphans(40);
+  auto wins = wins_from_threads(this->backend_, 4,
+                                [&](Store& store, int t) { return reclaim_all(store, t, lost); });
+  std::map<int, int> per_occurrence;
+  for (const Win& w : wins) per_occurrence[w.occurrence]++;
+  EXPECT_EQ(per_occurrence.size(), lost.size());
+  for (auto [occurrence, count] : per_occurrence) EXPECT_EQ(count, 1) << occurrence;
+  for (const Win& w : wins) {
+    auto rec = this->find(
+        this->key("orphan", std::chrono::sys_seconds(std::chrono::seconds(w.occurrence))));
+    EXPECT_EQ(rec->fence, w.fence) << "the stored record is the winner's";
   }
-  for (auto& th : threads) th.join();
-  int winners = 0;
-  for (int t = 0; t < 4; ++t) {
-    if (!got[t]) continue;
-    ++winners;
-    EXPECT_EQ(got[t]->node, "n" + std::to_string(t));
-    EXPECT_GT(got[t]->fence, first.fence);
-    EXPECT_EQ(got[t]->attempt, 2);
-    EXPECT_EQ(got[t]->state, RunState::claimed);
-    EXPECT_EQ(this->find(k)->fence, got[t]->fence);
+}
+
+TYPED_TEST(ConcurrencyTest, RacingReclaimsFromProcessesHaveOneWinnerEach) {
+  if constexpr (!TypeParam::kMultiProcess) {
+    GTEST_SKIP() << TypeParam::kName << " is process-local";
+  } else {
+    auto lost = this->orphans(40);
+    auto wins = wins_from_processes(
+        this->backend_.url(), 4, [&](Store& store, int p) { return reclaim_all(store, p, lost); });
+    std::map<int, int> per_occurrence;
+    for (const Win& w : wins) per_occurrence[w.occurrence]++;
+    EXPECT_EQ(per_occurrence.size(), lost.size());
+    for (auto [occurrence, count] : per_occurrence) EXPECT_EQ(count, 1) << occurrence;
   }
-  EXPECT_EQ(winners, 1);
 }
 
 // A node killed in the middle of a claim batch (SIGKILL: no rollback, no goodbye) leaves
@@ -164,11 +234,13 @@ TYPED_TEST(ConcurrencyTest, AClaimerKilledMidBatchLeavesNoHalfWrittenClaim) {
     if (pid == 0) {
       try {
         auto store = open_store(url);
+        const auto lease = store->register_node("victim", 10min).lease;
         for (int round = 0;; ++round) {
           std::vector<ClaimRequest> batch(2000);
           for (int i = 0; i < 2000; ++i) {
             batch[i].key = {"killed", base + std::chrono::seconds(round * 2000 + i), ""};
             batch[i].node_id = "victim";
+            batch[i].lease_token = lease.token;
           }
           store->claim(batch);
         }
@@ -202,6 +274,7 @@ TYPED_TEST(ConcurrencyTest, AClaimerKilledMidBatchLeavesNoHalfWrittenClaim) {
       EXPECT_TRUE(fences.insert(r.fence).second) << "fence " << r.fence << " twice";
       max_fence = std::max(max_fence, r.fence);
     }
+    this->register_live("survivor");
     auto next = this->claim_one(this->request(this->key("killed", base - 1s), "survivor"));
     ASSERT_EQ(next.outcome, ClaimResult::Outcome::won);
     EXPECT_GT(next.fence, max_fence);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,12 @@ class StoreConformance : public ::testing::Test {
     return OccurrenceKey{std::move(job), at, std::move(node)};
   }
 
-  static ClaimRequest request(OccurrenceKey k, std::string node_id,
-                              OverlapMode overlap = OverlapMode::allow) {
+  // A claim by `node_id` under the lease register_live() gave it (token 0 if none).
+  ClaimRequest request(OccurrenceKey k, std::string node_id,
+                       OverlapMode overlap = OverlapMode::allow) {
     ClaimRequest r;
     r.key = std::move(k);
+    r.lease_token = tokens_[node_id];
     r.node_id = std::move(node_id);
     r.overlap = overlap;
     return r;
@@ -52,8 +55,10 @@ class StoreConformance : public ::testing::Test {
 
   static StateUpdate make_update(OccurrenceKey k, std::int64_t fence, RunState state,
                                  std::optional<int> exit_code = std::nullopt,
-                                 std::optional<int> signal = std::nullopt, std::string tail = "") {
-    return StateUpdate{std::move(k), fence, state, exit_code, signal, std::move(tail)};
+                                 std::optional<int> signal = std::nullopt, std::string tail = "",
+                                 std::string message = "") {
+    return StateUpdate{std::move(k),      fence, state, exit_code, signal, std::move(tail),
+                       std::move(message)};
   }
   bool update_one(const StateUpdate& u) { return store().update(std::span(&u, 1)).at(0); }
   bool update_one(OccurrenceKey k, std::int64_t fence, RunState state,
@@ -61,9 +66,30 @@ class StoreConformance : public ::testing::Test {
     return update_one(make_update(std::move(k), fence, state, exit_code));
   }
 
+  // A re-claim of `k` (stored fence `fence`) by `node_id` under its registered lease.
+  ReclaimRequest reclaim_request(OccurrenceKey k, std::int64_t fence, std::string node_id,
+                                 int attempt = 2) {
+    ReclaimRequest r{std::move(k), fence, std::move(node_id), 0, attempt};
+    r.lease_token = tokens_[r.node_id];
+    return r;
+  }
+  std::optional<RunRecord> reclaim_one(const ReclaimRequest& r) {
+    auto results = store().reclaim(std::span(&r, 1));
+    EXPECT_EQ(results.size(), 1u);
+    return results.at(0);
+  }
+
+  std::optional<std::chrono::sys_seconds> last_scheduled(const std::string& job) {
+    auto results = store().last_scheduled(std::span(&job, 1));
+    EXPECT_EQ(results.size(), 1u);
+    return results.at(0);
+  }
+
+  // Registers `node_id`; request() and reclaim_request() then claim under its token.
   NodeLease register_live(const std::string& node_id, std::chrono::milliseconds ttl = 60s) {
     auto r = store().register_node(node_id, ttl);
     EXPECT_TRUE(r.acquired) << node_id;
+    tokens_[node_id] = r.lease.token;
     return r.lease;
   }
 
@@ -79,6 +105,7 @@ class StoreConformance : public ::testing::Test {
 
   Backend backend_;
   std::shared_ptr<Store> store_;
+  std::map<std::string, std::int64_t> tokens_;  // node id -> its lease token
 };
 
 using Backends = ::testing::Types<MemoryBackend, SqliteBackend, PostgresBackend>;

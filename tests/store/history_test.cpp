@@ -1,4 +1,5 @@
-// Conformance: history queries, last_scheduled, active_runs and retention.
+// Conformance: history queries, last_scheduled, active_runs and retention (which never
+// re-opens an occurrence).
 #include "store/conformance.hpp"
 
 namespace solocron::testing {
@@ -47,41 +48,98 @@ TYPED_TEST(HistoryTest, NewestFirstWithLimitAndSince) {
   EXPECT_TRUE(this->store().history(none).empty());
 }
 
-TYPED_TEST(HistoryTest, LastScheduledCoversEveryState) {
+TYPED_TEST(HistoryTest, FiltersByStatesAndBefore) {
   this->register_live("a");
-  EXPECT_FALSE(this->store().last_scheduled("j"));
   auto t = this->store_second(-100s);
-  this->claim_one(this->request(this->key("j", t), "a"));
-  EXPECT_EQ(this->store().last_scheduled("j"), t);
-  this->store().record_missed(std::vector{this->key("j", t + 7s)});
-  EXPECT_EQ(this->store().last_scheduled("j"), t + 7s);
-  this->claim_one(this->request(this->key("j", t + 3s), "a"));
-  EXPECT_EQ(this->store().last_scheduled("j"), t + 7s);
-  this->claim_one(this->request(this->key("j2", t + 50s), "a"));
-  EXPECT_EQ(this->store().last_scheduled("j"), t + 7s) << "other jobs do not count";
+  const RunState ends[] = {RunState::succeeded, RunState::failed, RunState::succeeded,
+                           RunState::failed, RunState::running};
+  for (int i = 0; i < 5; ++i) {
+    auto k = this->key("j", t + std::chrono::seconds(i));
+    auto won = this->claim_one(this->request(k, "a"));
+    ASSERT_TRUE(this->update_one(k, won.fence, ends[i]));
+  }
+  this->store().record_missed(std::vector{this->key("j", t + 5s)});
+
+  HistoryQuery q;
+  q.job = "j";
+  q.states = {RunState::failed, RunState::missed};
+  auto picked = this->store().history(q);
+  ASSERT_EQ(picked.size(), 3u);
+  EXPECT_EQ(picked[0].key.scheduled_at, t + 5s);
+  EXPECT_EQ(picked[1].key.scheduled_at, t + 3s);
+  EXPECT_EQ(picked[2].key.scheduled_at, t + 1s);
+
+  q.states = {RunState::succeeded};
+  q.before = t + 2s;  // exclusive
+  picked = this->store().history(q);
+  ASSERT_EQ(picked.size(), 1u);
+  EXPECT_EQ(picked[0].key.scheduled_at, t);
+
+  // Paging: each page starts before the last record of the previous one.
+  HistoryQuery page;
+  page.job = "j";
+  page.limit = 2;
+  std::vector<std::chrono::sys_seconds> seen;
+  for (int round = 0; round < 5; ++round) {
+    auto records = this->store().history(page);
+    if (records.empty()) break;
+    for (const auto& r : records) seen.push_back(r.key.scheduled_at);
+    page.before = records.back().key.scheduled_at;
+  }
+  ASSERT_EQ(seen.size(), 6u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(seen[i], t + std::chrono::seconds(5 - i));
 }
 
-TYPED_TEST(HistoryTest, ActiveRunsOfANode) {
+TYPED_TEST(HistoryTest, LastScheduledCoversEveryState) {
+  this->register_live("a");
+  EXPECT_FALSE(this->last_scheduled("j"));
+  auto t = this->store_second(-100s);
+  this->claim_one(this->request(this->key("j", t), "a"));
+  EXPECT_EQ(this->last_scheduled("j"), t);
+  this->store().record_missed(std::vector{this->key("j", t + 7s)});
+  EXPECT_EQ(this->last_scheduled("j"), t + 7s);
+  this->claim_one(this->request(this->key("j", t + 3s), "a"));
+  EXPECT_EQ(this->last_scheduled("j"), t + 7s);
+  this->claim_one(this->request(this->key("j2", t + 50s), "a"));
+  EXPECT_EQ(this->last_scheduled("j"), t + 7s) << "other jobs do not count";
+}
+
+TYPED_TEST(HistoryTest, LastScheduledOfManyJobsInRequestOrder) {
+  this->register_live("a");
+  auto t = this->store_second(-100s);
+  this->claim_one(this->request(this->key("j", t), "a"));
+  this->claim_one(this->request(this->key("k", t + 9s, "a"), "a"));  // every_node keys count
+  this->claim_one(this->request(this->key("k", t + 2s), "a"));
+  std::vector<std::string> jobs = {"k", "nothing", "j", "k"};
+  auto latest = this->store().last_scheduled(jobs);
+  ASSERT_EQ(latest.size(), 4u);
+  EXPECT_EQ(latest[0], t + 9s);
+  EXPECT_FALSE(latest[1]);
+  EXPECT_EQ(latest[2], t);
+  EXPECT_EQ(latest[3], t + 9s);
+  EXPECT_TRUE(this->store().last_scheduled(std::span<const std::string>{}).empty());
+}
+
+TYPED_TEST(HistoryTest, ActiveRunsOfEveryNodeOldestFirst) {
   this->register_live("a");
   this->register_live("b");
   auto t = this->store_second(-100s);
-  auto r1 = this->claim_one(this->request(this->key("j", t), "a"));
-  auto r2 = this->claim_one(this->request(this->key("k", t), "a"));
-  this->claim_one(this->request(this->key("l", t), "b"));
-  auto r4 = this->claim_one(this->request(this->key("m", t), "a"));
-  ASSERT_TRUE(this->update_one(this->key("k", t), r2.fence, RunState::running));
-  ASSERT_TRUE(this->update_one(this->key("m", t), r4.fence, RunState::succeeded, 0));
-  auto active = this->store().active_runs("a");
-  ASSERT_EQ(active.size(), 2u);
-  std::set<std::string> jobs;
-  for (auto& r : active) {
-    jobs.insert(r.key.job);
-    EXPECT_EQ(r.node, "a");
-    EXPECT_TRUE(is_active(r.state));
-  }
-  EXPECT_EQ(jobs, (std::set<std::string>{"j", "k"}));
-  EXPECT_TRUE(this->store().active_runs("nobody").empty());
-  (void)r1;
+  this->claim_one(this->request(this->key("j", t + 2s), "a"));
+  auto k = this->claim_one(this->request(this->key("k", t), "a"));
+  this->claim_one(this->request(this->key("l", t + 1s), "b"));
+  auto m = this->claim_one(this->request(this->key("m", t - 1s), "a"));
+  this->store().record_missed(std::vector{this->key("n", t - 2s)});
+  ASSERT_TRUE(this->update_one(this->key("k", t), k.fence, RunState::running));
+  ASSERT_TRUE(this->update_one(this->key("m", t - 1s), m.fence, RunState::succeeded, 0));
+  auto active = this->store().active_runs();
+  ASSERT_EQ(active.size(), 3u);
+  EXPECT_EQ(active[0].key, this->key("k", t));
+  EXPECT_EQ(active[0].state, RunState::running);
+  EXPECT_EQ(active[1].key, this->key("l", t + 1s));
+  EXPECT_EQ(active[1].node, "b");
+  EXPECT_EQ(active[1].lease_token, this->tokens_["b"]);
+  EXPECT_EQ(active[2].key, this->key("j", t + 2s));
+  EXPECT_EQ(active[2].lease_token, this->tokens_["a"]);
 }
 
 TYPED_TEST(HistoryTest, PruneKeepsNewestAndDropsOld) {
@@ -113,6 +171,55 @@ TYPED_TEST(HistoryTest, PruneKeepsNewestAndDropsOld) {
   HistoryQuery o;
   o.job = "other";
   EXPECT_EQ(this->store().history(o).size(), 1u) << "other jobs untouched";
+}
+
+TYPED_TEST(HistoryTest, PrunedOccurrencesCannotBeClaimedOrRecordedAgain) {
+  this->register_live("a");
+  auto t = this->store_second(-100s);
+  auto old_active = this->claim_one(this->request(this->key("j", t - 50s), "a"));
+  for (int i = 0; i < 5; ++i) {
+    auto k = this->key("j", t + std::chrono::seconds(i));
+    auto r = this->claim_one(this->request(k, "a"));
+    ASSERT_TRUE(this->update_one(k, r.fence, RunState::succeeded, 0));
+  }
+  this->store().prune("j", 2, std::nullopt);  // deletes t .. t+2; the active record stays
+  EXPECT_EQ(this->last_scheduled("j"), t + 4s);
+
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 1s), "a")).outcome,
+            ClaimResult::Outcome::taken)
+      << "a pruned instant";
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t - 10s), "a")).outcome,
+            ClaimResult::Outcome::taken)
+      << "below the mark, never recorded";
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 2s, "a"), "a")).outcome,
+            ClaimResult::Outcome::taken)
+      << "the mark is per job, every_node keys too";
+  this->store().record_missed(
+      std::vector{this->key("j", t + 2s), this->key("j", t + 3s), this->key("j", t + 10s)});
+  HistoryQuery q;
+  q.job = "j";
+  q.states = {RunState::missed};
+  auto missed = this->store().history(q);
+  ASSERT_EQ(missed.size(), 1u) << "nothing recorded at or below the mark";
+  EXPECT_EQ(missed[0].key.scheduled_at, t + 10s);
+  EXPECT_EQ(this->find(this->key("j", t + 3s))->state, RunState::succeeded) << "existing kept";
+  EXPECT_TRUE(this->update_one(this->key("j", t - 50s), old_active.fence, RunState::succeeded, 0))
+      << "an active record below the mark still takes its holder's writes";
+
+  // Everything pruned: the mark still answers, and only rises.
+  this->store().prune("j", 0, std::nullopt);
+  q.states.clear();
+  EXPECT_TRUE(this->store().history(q).empty());
+  EXPECT_EQ(this->last_scheduled("j"), t + 10s);
+  this->store().prune("j", 0, std::nullopt);
+  EXPECT_EQ(this->last_scheduled("j"), t + 10s);
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 10s), "a")).outcome,
+            ClaimResult::Outcome::taken);
+  EXPECT_EQ(this->claim_one(this->request(this->key("j", t + 11s), "a")).outcome,
+            ClaimResult::Outcome::won);
+  EXPECT_EQ(this->claim_one(this->request(this->key("other", t), "a")).outcome,
+            ClaimResult::Outcome::won)
+      << "other jobs have no mark";
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Conformance: node leases (register, renew, take-over, release) and run liveness
-// (mark_lost, reclaim_lost), with expiry judged by the store's clock.
+// Conformance: node leases (register, renew, take-over, release) and re-claims of runs whose
+// holder is gone, with expiry judged by the store's clock.
 #include "store/conformance.hpp"
 
 namespace solocron::testing {
@@ -69,55 +69,84 @@ TYPED_TEST(LeaseTest, LiveHolderIsRefusedExpiredLeaseIsTakenOver) {
   EXPECT_TRUE(this->store().renew_node("a", restarted.lease.token, 60s));
 }
 
-TYPED_TEST(LeaseTest, MarkLostOnlyTouchesRunsOfExpiredNodes) {
-  this->register_live("dead", 300ms);
-  this->register_live("alive", 60s);
-  auto t = this->store_second(-5s);
-  auto d1 = this->claim_one(this->request(this->key("j", t), "dead"));
-  auto d2 = this->claim_one(this->request(this->key("k", t), "dead"));
-  auto done = this->claim_one(this->request(this->key("l", t), "dead"));
-  auto a = this->claim_one(this->request(this->key("j", t + 1s), "alive"));
-  ASSERT_TRUE(this->update_one(this->key("k", t), d2.fence, RunState::running));
-  ASSERT_TRUE(this->update_one(this->key("l", t), done.fence, RunState::succeeded, 0));
-
-  EXPECT_TRUE(this->store().mark_lost().empty()) << "nothing expired yet";
-  this->backend_.advance(600ms);
-  auto lost = this->store().mark_lost();
-  ASSERT_EQ(lost.size(), 2u);
-  for (const auto& r : lost) {
-    EXPECT_EQ(r.node, "dead");
-    EXPECT_EQ(r.state, RunState::lost);
-  }
-  EXPECT_EQ(this->find(this->key("j", t))->state, RunState::lost);
-  EXPECT_EQ(this->find(this->key("k", t))->state, RunState::lost);
-  EXPECT_EQ(this->find(this->key("l", t))->state, RunState::succeeded);
-  EXPECT_EQ(this->find(this->key("j", t + 1s))->state, RunState::claimed);
-  EXPECT_TRUE(this->store().mark_lost().empty()) << "each run is lost once";
-  // The dead node's late writes are rejected: the occurrence is no longer active.
-  EXPECT_FALSE(this->update_one(this->key("j", t), d1.fence, RunState::succeeded, 0));
-  (void)a;
-}
-
-TYPED_TEST(LeaseTest, ReclaimLostGivesANewFenceAndTheNextAttempt) {
+TYPED_TEST(LeaseTest, ReclaimTakesOverFromAGoneHolderWithTheCurrentFence) {
   this->register_live("dead", 300ms);
   this->register_live("b");
   auto k = this->key("j", this->store_second(-2s));
   auto first = this->claim_one(this->request(k, "dead"));
-  EXPECT_FALSE(this->store().reclaim_lost(k, "b")) << "not lost: still active";
+  ASSERT_EQ(first.outcome, ClaimResult::Outcome::won);
+  EXPECT_FALSE(this->reclaim_one(this->reclaim_request(k, first.fence, "b"))) << "holder is live";
   this->backend_.advance(600ms);
-  ASSERT_EQ(this->store().mark_lost().size(), 1u);
 
-  auto again = this->store().reclaim_lost(k, "b");
+  EXPECT_FALSE(this->reclaim_one(this->reclaim_request(k, first.fence + 1, "b"))) << "fence";
+  auto wrong_token = this->reclaim_request(k, first.fence, "b");
+  wrong_token.lease_token += 1000;
+  EXPECT_FALSE(this->reclaim_one(wrong_token)) << "the claimant's lease is not live";
+  EXPECT_FALSE(this->reclaim_one(this->reclaim_request(k, first.fence, "nobody")));
+  EXPECT_FALSE(this->reclaim_one(this->reclaim_request(this->key("nope", k.scheduled_at), 1, "b")));
+  auto untouched = this->find(k);
+  EXPECT_EQ(untouched->node, "dead");
+  EXPECT_EQ(untouched->fence, first.fence);
+
+  auto again = this->reclaim_one(this->reclaim_request(k, first.fence, "b", 3));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->key, k);
-  EXPECT_EQ(again->node, "b");
-  EXPECT_EQ(again->attempt, 2);
-  EXPECT_GT(again->fence, first.fence);
   EXPECT_EQ(again->state, RunState::claimed);
-  EXPECT_FALSE(this->store().reclaim_lost(k, "b")) << "already re-claimed";
-  EXPECT_FALSE(this->update_one(k, first.fence, RunState::running)) << "old fence";
+  EXPECT_EQ(again->node, "b");
+  EXPECT_EQ(again->lease_token, this->tokens_["b"]);
+  EXPECT_EQ(again->attempt, 3) << "as given";
+  EXPECT_GT(again->fence, first.fence);
+  ASSERT_TRUE(again->claimed_at);
+  EXPECT_FALSE(again->started_at);
+  auto stored = this->find(k);
+  EXPECT_EQ(stored->fence, again->fence);
+  EXPECT_EQ(stored->node, "b");
+  EXPECT_EQ(stored->attempt, 3);
+
+  EXPECT_FALSE(this->reclaim_one(this->reclaim_request(k, first.fence, "b"))) << "old fence";
+  this->register_live("c");
+  EXPECT_FALSE(this->reclaim_one(this->reclaim_request(k, again->fence, "c"))) << "b is live";
+  EXPECT_FALSE(this->update_one(k, first.fence, RunState::running)) << "the old holder";
   EXPECT_TRUE(this->update_one(k, again->fence, RunState::running));
-  EXPECT_FALSE(this->store().reclaim_lost(this->key("nope", this->store_second()), "b"));
+}
+
+TYPED_TEST(LeaseTest, ReclaimOfALostRunStartsItAfresh) {
+  this->register_live("a", 300ms);
+  this->register_live("b");
+  auto t = this->store_second(-2s);
+  auto k = this->key("j", t);
+  auto done = this->key("done", t);
+  auto won = this->claim_one(this->request(k, "a"));
+  auto finished = this->claim_one(this->request(done, "a"));
+  ASSERT_TRUE(this->update_one(k, won.fence, RunState::running));
+  ASSERT_TRUE(this->update_one(done, finished.fence, RunState::succeeded, 0));
+  this->backend_.advance(600ms);
+  ASSERT_TRUE(this->update_one(
+      this->make_update(k, won.fence, RunState::lost, 1, {}, "partial output", "lease expired")));
+  // A lost run can be taken over even when its node came back meanwhile.
+  this->register_live("a");
+
+  std::vector<ReclaimRequest> batch = {this->reclaim_request(done, finished.fence, "b"),
+                                       this->reclaim_request(k, won.fence, "b")};
+  auto results = this->store().reclaim(batch);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_FALSE(results[0]) << "a finished run is never taken over";
+  ASSERT_TRUE(results[1]) << "results are in request order";
+  const RunRecord& fresh = *results[1];
+  EXPECT_EQ(fresh.state, RunState::claimed);
+  EXPECT_EQ(fresh.node, "b");
+  EXPECT_FALSE(fresh.started_at);
+  EXPECT_FALSE(fresh.finished_at);
+  EXPECT_FALSE(fresh.exit_code);
+  EXPECT_FALSE(fresh.signal);
+  EXPECT_EQ(fresh.output_tail, "");
+  EXPECT_EQ(fresh.message, "");
+  auto stored = this->find(k);
+  EXPECT_EQ(stored->state, RunState::claimed);
+  EXPECT_FALSE(stored->finished_at);
+  EXPECT_EQ(stored->message, "");
+  EXPECT_EQ(this->find(done)->state, RunState::succeeded);
+  EXPECT_TRUE(this->store().reclaim(std::span<const ReclaimRequest>{}).empty());
 }
 
 }  // namespace

@@ -14,6 +14,17 @@ TEST(OpenStore, MemoryUrl) {
   EXPECT_LT(std::chrono::abs(s->now() - host), std::chrono::seconds(1)) << "defaults to the host";
 }
 
+TEST(OpenStore, MemoryConnectionsShareOneStoreAndEachStoreIsItsOwn) {
+  auto s = open_store("memory:", {.read_only = true});  // accepted: nothing to protect
+  auto other = s->another_connection(std::chrono::seconds(1));
+  ASSERT_TRUE(other->register_node("a", std::chrono::seconds(60)).acquired);
+  EXPECT_EQ(s->nodes().size(), 1u);
+  EXPECT_EQ(other->identity(), s->identity());
+  EXPECT_NE(open_store("memory:")->identity(), s->identity());
+  s.reset();
+  EXPECT_EQ(other->nodes().size(), 1u) << "the state lives while a connection does";
+}
+
 TEST(OpenStore, UnknownSchemeIsInvalid) {
   for (std::string url : {"", "mysql://x", "memory", "etcd://h:2379"}) {
     try {

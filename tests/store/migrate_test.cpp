@@ -1,5 +1,6 @@
-// Conformance: the schema is created from an empty store and migrate() is safe to run from
-// many threads and processes at once (ten nodes starting together).
+// Conformance: the schema is created from an empty store, upgraded from older versions, and
+// migrate() is safe to run from many threads and processes at once (ten nodes starting
+// together). The store's identity and independent connections.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,72 @@ TYPED_TEST(MigrateTest, FromAnEmptyStoreAndAgain) {
   auto again = this->backend_.connect();
   again->migrate();  // keeps the data
   EXPECT_EQ(again->nodes().size(), 1u);
+}
+
+TYPED_TEST(MigrateTest, IdentityIsStableAcrossConnectionsAndMigrations) {
+  const std::string id = this->store().identity();
+  EXPECT_EQ(id.size(), 32u) << id;
+  EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  EXPECT_EQ(this->store().identity(), id);
+  auto other = this->backend_.connect();
+  other->migrate();
+  other->migrate();
+  EXPECT_EQ(other->identity(), id);
+  EXPECT_EQ(this->store().another_connection(2s)->identity(), id);
+  TypeParam elsewhere;  // another store of the same kind
+  auto foreign = elsewhere.connect();
+  foreign->migrate();
+  EXPECT_NE(foreign->identity(), id);
+}
+
+TYPED_TEST(MigrateTest, AnotherConnectionSeesTheSameStore) {
+  auto second = this->store().another_connection(1500ms);
+  second->migrate();
+  auto reg = second->register_node("a", 60s);
+  ASSERT_TRUE(reg.acquired);
+  ClaimRequest r;
+  r.key = this->key("j", this->store_second(-1s));
+  r.node_id = "a";
+  r.lease_token = reg.lease.token;
+  auto won = this->store().claim(std::span(&r, 1)).at(0);
+  ASSERT_EQ(won.outcome, ClaimResult::Outcome::won) << "a lease registered on the other one";
+  auto seen = second->history({});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].fence, won.fence);
+  EXPECT_EQ(second->describe(), this->store().describe());
+}
+
+TYPED_TEST(MigrateTest, AVersion1StoreUpgradesAndKeepsItsRecords) {
+  if constexpr (!TypeParam::kHasSchema) {
+    GTEST_SKIP() << TypeParam::kName << " has no schema";
+  } else {
+    const std::chrono::sys_seconds at{std::chrono::seconds(1'700'000'000)};
+    this->backend_.create_version_1_with_run("old", at);
+    auto s = this->backend_.connect();
+    s->migrate();
+    HistoryQuery q;
+    q.job = "old";
+    auto records = s->history(q);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].key, this->key("old", at));
+    EXPECT_EQ(records[0].state, RunState::succeeded);
+    EXPECT_EQ(records[0].node, "a");
+    EXPECT_EQ(records[0].fence, 7);
+    EXPECT_EQ(records[0].exit_code, 0);
+    EXPECT_EQ(records[0].output_tail, "v1 output");
+    EXPECT_EQ(records[0].lease_token, 0);
+    EXPECT_EQ(records[0].message, "");
+    EXPECT_EQ(s->identity().size(), 32u);
+    // And it works as a current store.
+    auto lease = s->register_node("a", 60s).lease;
+    ClaimRequest r{this->key("old", at + 60s), "a", lease.token};
+    EXPECT_EQ(s->claim(std::span(&r, 1)).at(0).outcome, ClaimResult::Outcome::won);
+    s->prune("old", 1, std::nullopt);
+    std::vector<std::string> jobs = {"old"};
+    EXPECT_EQ(s->last_scheduled(jobs).at(0), at + 60s);
+    r.key = this->key("old", at);
+    EXPECT_EQ(s->claim(std::span(&r, 1)).at(0).outcome, ClaimResult::Outcome::taken);
+  }
 }
 
 TYPED_TEST(MigrateTest, ConcurrentMigrationsFromThreads) {

@@ -94,7 +94,8 @@ TEST_F(PostgresFaults, AServerThatStopsAnsweringIsDetectedByTheDeadline) {
 TEST_F(PostgresFaults, ReconnectsAfterTheServerRestarts) {
   auto store = backend_.connect();
   store->migrate();
-  ASSERT_TRUE(store->register_node("a", 60s).acquired);
+  auto reg = store->register_node("a", 60s);
+  ASSERT_TRUE(reg.acquired);
   testing::postgres_server_halt();
   auto start = Steady::now();
   try {
@@ -113,6 +114,7 @@ TEST_F(PostgresFaults, ReconnectsAfterTheServerRestarts) {
   ClaimRequest r;
   r.key = {"j", std::chrono::floor<std::chrono::seconds>(store->now()), ""};
   r.node_id = "a";
+  r.lease_token = reg.lease.token;
   EXPECT_EQ(store->claim(std::span(&r, 1)).at(0).outcome, ClaimResult::Outcome::won);
 }
 
@@ -129,6 +131,41 @@ TEST_F(PostgresFaults, NewerSchemaIsRefused) {
     EXPECT_EQ(e.kind(), StoreError::Kind::invalid);
     EXPECT_NE(std::string(e.what()).find("999"), std::string::npos) << e.what();
   }
+}
+
+class PostgresReadOnly : public ::testing::Test {
+ protected:
+  testing::PostgresBackend backend_;
+};
+
+TEST_F(PostgresReadOnly, ReadsButNeverWrites) {
+  auto writer = backend_.connect();
+  writer->migrate();
+  ASSERT_TRUE(writer->register_node("a", 60s).acquired);
+  auto reader = open_store(backend_.url(), {.read_only = true});
+  reader->migrate();  // only checks the schema version
+  EXPECT_EQ(reader->nodes().size(), 1u);
+  EXPECT_EQ(reader->identity(), writer->identity());
+  EXPECT_THROW(reader->register_node("b", 60s), StoreError);
+  EXPECT_THROW(reader->another_connection(2s)->register_node("b", 60s), StoreError)
+      << "its other connections are read-only too";
+  EXPECT_EQ(writer->nodes().size(), 1u);
+}
+
+TEST_F(PostgresReadOnly, AStoreWithoutTheSchemaIsInvalidAndStaysEmpty) {
+  auto reader = open_store(backend_.url(), {.read_only = true});
+  try {
+    reader->migrate();
+    ADD_FAILURE() << "no schema to read";
+  } catch (const StoreError& e) {
+    EXPECT_EQ(e.kind(), StoreError::Kind::invalid) << e.what();
+    EXPECT_NE(std::string(e.what()).find("schema version 0"), std::string::npos) << e.what();
+  }
+  PGconn* c = PQconnectdb(backend_.url().c_str());
+  PGresult* r = PQexec(c, "SELECT to_regclass('solocron_schema_version') IS NULL");
+  EXPECT_STREQ(PQgetvalue(r, 0, 0), "t") << "nothing created";
+  PQclear(r);
+  PQfinish(c);
 }
 
 }  // namespace

@@ -29,13 +29,20 @@ TYPED_TEST(UpdateTest, GuardedByFenceAndFinalOnceTerminal) {
   EXPECT_GE(*running->started_at, *running->claimed_at);
   EXPECT_FALSE(running->finished_at);
 
-  StateUpdate fin{k, won.fence, RunState::failed, 3, std::nullopt, "line 1\nline 'two' \"q\"\n"};
+  StateUpdate fin{k,
+                  won.fence,
+                  RunState::failed,
+                  3,
+                  std::nullopt,
+                  "line 1\nline 'two' \"q\"\n",
+                  "exit status 3 (\"é\")"};
   ASSERT_TRUE(this->update_one(fin));
   auto done = this->find(k);
   EXPECT_EQ(done->state, RunState::failed);
   EXPECT_EQ(done->exit_code, 3);
   EXPECT_FALSE(done->signal);
   EXPECT_EQ(done->output_tail, fin.output_tail);
+  EXPECT_EQ(done->message, fin.message);
   ASSERT_TRUE(done->finished_at);
   EXPECT_GE(*done->finished_at, *done->started_at);
 
@@ -45,13 +52,65 @@ TYPED_TEST(UpdateTest, GuardedByFenceAndFinalOnceTerminal) {
   EXPECT_EQ(this->find(k)->state, RunState::failed);
 }
 
+TYPED_TEST(UpdateTest, ClaimedIsNeverAValidTarget) {
+  this->register_live("a");
+  auto k = this->key("j", this->store_second(-1s));
+  auto won = this->claim_one(this->request(k, "a"));
+  EXPECT_FALSE(this->update_one(k, won.fence, RunState::claimed));
+  ASSERT_TRUE(this->update_one(k, won.fence, RunState::running));
+  EXPECT_FALSE(this->update_one(k, won.fence, RunState::claimed)) << "not back to claimed";
+  EXPECT_EQ(this->find(k)->state, RunState::running);
+}
+
+TYPED_TEST(UpdateTest, RunningMarkRefusedOnceTheHoldersLeaseExpired) {
+  this->register_live("a", 300ms);
+  auto t = this->store_second(-2s);
+  auto before = this->claim_one(this->request(this->key("j", t), "a"));
+  auto after = this->claim_one(this->request(this->key("k", t), "a"));
+  ASSERT_TRUE(this->update_one(this->key("j", t), before.fence, RunState::running));
+  this->backend_.advance(600ms);
+  EXPECT_FALSE(this->update_one(this->key("k", t), after.fence, RunState::running));
+  // Registering again gives a new lease, not the one the run was claimed under.
+  this->register_live("a");
+  EXPECT_FALSE(this->update_one(this->key("k", t), after.fence, RunState::running));
+  auto k = this->find(this->key("k", t));
+  EXPECT_EQ(k->state, RunState::claimed);
+  EXPECT_FALSE(k->started_at);
+  // Its end can still be written by the holder (it never started: the scheduler says so).
+  EXPECT_TRUE(this->update_one(this->make_update(this->key("j", t), before.fence,
+                                                 RunState::interrupted, {}, 15, "", "stopped")));
+}
+
+TYPED_TEST(UpdateTest, LostMarkOnlyOnceTheHolderIsNotLive) {
+  this->register_live("a", 300ms);
+  this->register_live("watcher");
+  auto k = this->key("j", this->store_second(-2s));
+  auto won = this->claim_one(this->request(k, "a"));
+  ASSERT_TRUE(this->update_one(k, won.fence, RunState::running));
+  auto lost = this->make_update(k, won.fence, RunState::lost, {}, {}, "", "lease of a expired");
+  EXPECT_FALSE(this->update_one(lost)) << "the holder is live";
+  EXPECT_EQ(this->find(k)->state, RunState::running);
+
+  this->backend_.advance(600ms);
+  EXPECT_FALSE(this->update_one(this->make_update(k, won.fence + 1, RunState::lost)))
+      << "still guarded by the fence";
+  ASSERT_TRUE(this->update_one(lost));
+  auto rec = this->find(k);
+  EXPECT_EQ(rec->state, RunState::lost);
+  EXPECT_EQ(rec->message, "lease of a expired");
+  EXPECT_TRUE(rec->finished_at);
+  EXPECT_FALSE(this->update_one(lost)) << "lost once";
+  EXPECT_FALSE(this->update_one(k, won.fence, RunState::succeeded, 0)) << "the late holder";
+}
+
 TYPED_TEST(UpdateTest, BatchedUpdatesReportEachOutcome) {
   this->register_live("a");
   auto t = this->store_second(-10s);
   auto w1 = this->claim_one(this->request(this->key("j", t), "a"));
   auto w2 = this->claim_one(this->request(this->key("j", t + 1s), "a"));
   std::vector<StateUpdate> batch = {
-      {this->key("j", t), w1.fence, RunState::timed_out, std::nullopt, 9, "killed"},
+      this->make_update(this->key("j", t), w1.fence, RunState::timed_out, {}, 9, "killed",
+                        "timed out after 1s"),
       this->make_update(this->key("j", t + 1s), w1.fence, RunState::succeeded, 0),  // wrong fence
       this->make_update(this->key("j", t + 1s), w2.fence, RunState::running),
   };
@@ -61,6 +120,7 @@ TYPED_TEST(UpdateTest, BatchedUpdatesReportEachOutcome) {
   EXPECT_EQ(r1->state, RunState::timed_out);
   EXPECT_EQ(r1->signal, 9);
   EXPECT_FALSE(r1->exit_code);
+  EXPECT_EQ(r1->message, "timed out after 1s");
   EXPECT_EQ(this->find(this->key("j", t + 1s))->state, RunState::running);
   EXPECT_TRUE(this->store().update(std::span<const StateUpdate>{}).empty());
 }

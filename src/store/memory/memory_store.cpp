@@ -1,44 +1,90 @@
 #include "store/memory/memory_store.hpp"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "store/store_identity.hpp"
 
 namespace solocron::detail {
 
 using std::chrono::milliseconds;
 using std::chrono::sys_seconds;
 
-MemoryStore::MemoryStore(NowSource now_source) : now_source_(std::move(now_source)) {}
+struct MemoryStore::State {
+  // Ordered by job, then the every_node part, then time: the occurrences that can overlap
+  // one another are one contiguous range.
+  using Key = std::tuple<std::string, std::string, sys_seconds>;
+  static Key key_of(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at}; }
 
-StoreTime MemoryStore::now_locked() const {
-  if (now_source_) return now_source_();
-  return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
-}
+  explicit State(NowSource source) : now_source(std::move(source)) {}
+
+  StoreTime now() const {
+    if (now_source) return now_source();
+    return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
+  }
+
+  bool lease_live(const std::string& node_id, std::int64_t token, StoreTime at) const {
+    auto it = leases.find(node_id);
+    return it != leases.end() && it->second.token == token && it->second.expires_at > at;
+  }
+  bool holder_live(const RunRecord& r, StoreTime at) const {
+    return lease_live(r.node, r.lease_token, at);
+  }
+  bool pruned(const OccurrenceKey& k) const {
+    auto it = pruned_through.find(k.job);
+    return it != pruned_through.end() && k.scheduled_at <= it->second;
+  }
+  // The earlier occurrences of `k`'s job (same every_node part).
+  auto earlier(const OccurrenceKey& k) {
+    return std::pair(runs.lower_bound({k.job, k.node, sys_seconds::min()}),
+                     runs.lower_bound(key_of(k)));
+  }
+
+  ClaimResult claim(const ClaimRequest& request, StoreTime at);
+  bool update(const StateUpdate& u, StoreTime at);
+  std::optional<RunRecord> reclaim(const ReclaimRequest& request, StoreTime at);
+
+  const NowSource now_source;
+  const std::string id = new_store_id();
+  std::mutex mutex;
+  std::int64_t next_fence = 1;
+  std::int64_t next_lease_token = 1;
+  std::map<std::string, NodeLease, std::less<>> leases;
+  std::map<Key, RunRecord> runs;
+  std::map<std::string, sys_seconds, std::less<>> pruned_through;  // per job
+};
+
+MemoryStore::MemoryStore(NowSource now_source)
+    : state_(std::make_shared<State>(std::move(now_source))) {}
 
 StoreTime MemoryStore::now() {
-  std::lock_guard lock(mutex_);
-  return now_locked();
+  std::lock_guard lock(state_->mutex);
+  return state_->now();
 }
 
-bool MemoryStore::lease_live(const std::string& node_id, StoreTime now) const {
-  auto it = leases_.find(node_id);
-  return it != leases_.end() && it->second.expires_at > now;
+std::string MemoryStore::identity() { return state_->id; }
+
+std::unique_ptr<Store> MemoryStore::another_connection(milliseconds) {
+  return std::unique_ptr<Store>(new MemoryStore(state_));
 }
 
 // --- node leases ---
 
 RegisterResult MemoryStore::register_node(std::string_view node_id, milliseconds ttl) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
   RegisterResult result;
-  auto it = leases_.find(node_id);
-  if (it != leases_.end() && it->second.expires_at > now) {
+  auto it = state_->leases.find(node_id);
+  if (it != state_->leases.end() && it->second.expires_at > now) {
     result.lease = it->second;
     result.lease.live = true;
     return result;
   }
-  result.took_over_expired = it != leases_.end();
-  NodeLease lease{std::string(node_id), next_lease_token_++, now, now, now + ttl, true};
-  leases_.insert_or_assign(std::string(node_id), lease);
+  result.took_over_expired = it != state_->leases.end();
+  NodeLease lease{std::string(node_id), state_->next_lease_token++, now, now, now + ttl, true};
+  state_->leases.insert_or_assign(std::string(node_id), lease);
   result.acquired = true;
   result.lease = lease;
   return result;
@@ -46,10 +92,10 @@ RegisterResult MemoryStore::register_node(std::string_view node_id, milliseconds
 
 std::optional<NodeLease> MemoryStore::renew_node(std::string_view node_id, std::int64_t token,
                                                  milliseconds ttl) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
-  auto it = leases_.find(node_id);
-  if (it == leases_.end() || it->second.token != token || it->second.expires_at <= now) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  auto it = state_->leases.find(node_id);
+  if (it == state_->leases.end() || it->second.token != token || it->second.expires_at <= now) {
     return std::nullopt;
   }
   it->second.renewed_at = now;
@@ -59,16 +105,16 @@ std::optional<NodeLease> MemoryStore::renew_node(std::string_view node_id, std::
 }
 
 void MemoryStore::release_node(std::string_view node_id, std::int64_t token) {
-  std::lock_guard lock(mutex_);
-  auto it = leases_.find(node_id);
-  if (it != leases_.end() && it->second.token == token) leases_.erase(it);
+  std::lock_guard lock(state_->mutex);
+  auto it = state_->leases.find(node_id);
+  if (it != state_->leases.end() && it->second.token == token) state_->leases.erase(it);
 }
 
 std::vector<NodeLease> MemoryStore::nodes() {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
   std::vector<NodeLease> out;
-  for (const auto& [id, lease] : leases_) {
+  for (const auto& [id, lease] : state_->leases) {
     out.push_back(lease);
     out.back().live = lease.expires_at > now;
   }
@@ -77,152 +123,148 @@ std::vector<NodeLease> MemoryStore::nodes() {
 
 // --- occurrences ---
 
-bool MemoryStore::previous_runs_live(const OccurrenceKey& key, StoreTime now) const {
-  auto first = runs_.lower_bound({key.job, key.node, sys_seconds::min()});
-  auto last = runs_.lower_bound(key_of(key));
-  for (auto it = first; it != last; ++it) {
-    if (is_active(it->second.state) && lease_live(it->second.node, now)) return true;
-  }
-  return false;
-}
-
-std::vector<OccurrenceKey> MemoryStore::interrupt_previous(const OccurrenceKey& key,
-                                                           StoreTime now) {
-  std::vector<OccurrenceKey> replaced;
-  auto first = runs_.lower_bound({key.job, key.node, sys_seconds::min()});
-  auto last = runs_.lower_bound(key_of(key));
-  for (auto it = first; it != last; ++it) {
-    if (!is_active(it->second.state)) continue;
-    it->second.state = RunState::interrupted;
-    it->second.finished_at = now;
-    replaced.push_back(it->second.key);
-  }
-  return replaced;
-}
-
-ClaimResult MemoryStore::claim_one(const ClaimRequest& request, StoreTime now) {
+ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at) {
   ClaimResult result;
-  result.store_now = now;
+  result.store_now = at;
   const OccurrenceKey& key = request.key;
-  if (key.scheduled_at > now + request.max_clock_skew) {
+  if (!lease_live(request.node_id, request.lease_token, at)) {
+    result.outcome = ClaimResult::Outcome::no_lease;
+    return result;
+  }
+  if (key.scheduled_at > at + request.max_clock_skew) {
     result.outcome = ClaimResult::Outcome::too_early;
     return result;
   }
-  if (runs_.contains(key_of(key))) {
+  if (pruned(key) || runs.contains(key_of(key))) {
     result.outcome = ClaimResult::Outcome::taken;
     return result;
   }
   RunRecord record;
   record.key = key;
   record.node = request.node_id;
-  if (request.overlap == OverlapMode::forbid && previous_runs_live(key, now)) {
+  record.lease_token = request.lease_token;
+  record.claimed_at = at;
+  auto [first, last] = earlier(key);
+  const auto held_live = [&](const auto& kv) {
+    return is_active(kv.second.state) && holder_live(kv.second, at);
+  };
+  if (request.overlap == OverlapMode::forbid && std::any_of(first, last, held_live)) {
     record.state = RunState::skipped_overlap;
-    record.claimed_at = now;
-    record.finished_at = now;
-    runs_.emplace(key_of(key), std::move(record));
+    record.finished_at = at;
+    runs.emplace(key_of(key), std::move(record));
     result.outcome = ClaimResult::Outcome::overlap_skipped;
     return result;
   }
-  if (request.overlap == OverlapMode::replace) result.replaced = interrupt_previous(key, now);
+  if (request.overlap == OverlapMode::replace) {
+    for (auto it = first; it != last; ++it) {
+      if (!is_active(it->second.state)) continue;
+      it->second.state = RunState::interrupted;
+      it->second.finished_at = at;
+      result.replaced.push_back(it->second.key);
+    }
+  }
   record.state = RunState::claimed;
-  record.fence = next_fence_++;
-  record.claimed_at = now;
+  record.fence = next_fence++;
   result.outcome = ClaimResult::Outcome::won;
   result.fence = record.fence;
-  runs_.emplace(key_of(key), std::move(record));
+  runs.emplace(key_of(key), std::move(record));
   return result;
 }
 
 std::vector<ClaimResult> MemoryStore::claim(std::span<const ClaimRequest> requests) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
   std::vector<ClaimResult> results;
   results.reserve(requests.size());
-  for (const auto& request : requests) results.push_back(claim_one(request, now));
+  for (const auto& request : requests) results.push_back(state_->claim(request, now));
   return results;
 }
 
-bool MemoryStore::update_one(const StateUpdate& update, StoreTime now) {
-  auto it = runs_.find(key_of(update.key));
-  if (it == runs_.end()) return false;
+bool MemoryStore::State::update(const StateUpdate& u, StoreTime at) {
+  if (u.state == RunState::claimed) return false;
+  auto it = runs.find(key_of(u.key));
+  if (it == runs.end()) return false;
   RunRecord& record = it->second;
-  if (record.fence != update.fence || !is_active(record.state)) return false;
-  record.state = update.state;
-  if (update.state == RunState::running) {
-    record.started_at = now;
-  } else if (!is_active(update.state)) {
-    record.finished_at = now;
-    record.exit_code = update.exit_code;
-    record.signal = update.signal;
-    record.output_tail = update.output_tail;
+  if (record.fence != u.fence || !is_active(record.state)) return false;
+  if (u.state == RunState::running && !holder_live(record, at)) return false;
+  if (u.state == RunState::lost && holder_live(record, at)) return false;
+  record.state = u.state;
+  if (u.state == RunState::running) {
+    record.started_at = at;
+  } else {
+    record.finished_at = at;
+    record.exit_code = u.exit_code;
+    record.signal = u.signal;
+    record.output_tail = u.output_tail;
+    record.message = u.message;
   }
   return true;
 }
 
 std::vector<bool> MemoryStore::update(std::span<const StateUpdate> updates) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
   std::vector<bool> applied;
   applied.reserve(updates.size());
-  for (const auto& u : updates) applied.push_back(update_one(u, now));
+  for (const auto& u : updates) applied.push_back(state_->update(u, now));
   return applied;
 }
 
 void MemoryStore::record_missed(std::span<const OccurrenceKey> keys) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
   for (const auto& key : keys) {
+    if (state_->pruned(key)) continue;
     RunRecord record;
     record.key = key;
     record.state = RunState::missed;
     record.finished_at = now;
-    runs_.emplace(key_of(key), std::move(record));  // keeps an existing record
+    state_->runs.emplace(State::key_of(key), std::move(record));  // keeps an existing record
   }
 }
 
-// --- liveness of runs ---
-
-std::vector<RunRecord> MemoryStore::mark_lost() {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
-  std::vector<RunRecord> lost;
-  for (auto& [key, record] : runs_) {
-    if (!is_active(record.state) || lease_live(record.node, now)) continue;
-    record.state = RunState::lost;
-    record.finished_at = now;
-    lost.push_back(record);
-  }
-  return lost;
+std::optional<RunRecord> MemoryStore::State::reclaim(const ReclaimRequest& request, StoreTime at) {
+  auto it = runs.find(key_of(request.key));
+  if (it == runs.end() || it->second.fence != request.fence) return std::nullopt;
+  const RunRecord& held = it->second;
+  const bool given_up =
+      held.state == RunState::lost || (is_active(held.state) && !holder_live(held, at));
+  if (!given_up || !lease_live(request.node_id, request.lease_token, at)) return std::nullopt;
+  RunRecord fresh;
+  fresh.key = held.key;
+  fresh.state = RunState::claimed;
+  fresh.node = request.node_id;
+  fresh.lease_token = request.lease_token;
+  fresh.fence = next_fence++;
+  fresh.attempt = request.attempt;
+  fresh.claimed_at = at;
+  it->second = fresh;
+  return fresh;
 }
 
-std::optional<RunRecord> MemoryStore::reclaim_lost(const OccurrenceKey& key,
-                                                   std::string_view node_id) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
-  auto it = runs_.find(key_of(key));
-  if (it == runs_.end() || it->second.state != RunState::lost) return std::nullopt;
-  RunRecord& record = it->second;
-  record.state = RunState::claimed;
-  record.node = std::string(node_id);
-  record.fence = next_fence_++;
-  record.attempt += 1;
-  record.claimed_at = now;
-  record.started_at.reset();
-  record.finished_at.reset();
-  record.exit_code.reset();
-  record.signal.reset();
-  record.output_tail.clear();
-  return record;
+std::vector<std::optional<RunRecord>> MemoryStore::reclaim(
+    std::span<const ReclaimRequest> requests) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  std::vector<std::optional<RunRecord>> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests) out.push_back(state_->reclaim(r, now));
+  return out;
 }
 
 // --- history ---
 
 std::vector<RunRecord> MemoryStore::history(const HistoryQuery& query) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(state_->mutex);
   std::vector<RunRecord> out;
-  for (const auto& [key, record] : runs_) {
+  for (const auto& [key, record] : state_->runs) {
     if (query.job && !query.job->empty() && record.key.job != *query.job) continue;
     if (query.since && record.key.scheduled_at < *query.since) continue;
+    if (query.before && record.key.scheduled_at >= *query.before) continue;
+    if (!query.states.empty() &&
+        std::find(query.states.begin(), query.states.end(), record.state) == query.states.end()) {
+      continue;
+    }
     out.push_back(record);
   }
   // Newest first; ties (every_node, several jobs) in a stable, documented order.
@@ -234,32 +276,44 @@ std::vector<RunRecord> MemoryStore::history(const HistoryQuery& query) {
   return out;
 }
 
-std::optional<sys_seconds> MemoryStore::last_scheduled(std::string_view job) {
-  std::lock_guard lock(mutex_);
-  std::optional<sys_seconds> latest;
-  for (auto it = runs_.lower_bound({std::string(job), "", sys_seconds::min()});
-       it != runs_.end() && std::get<0>(it->first) == job; ++it) {
-    if (!latest || it->second.key.scheduled_at > *latest) latest = it->second.key.scheduled_at;
+std::vector<std::optional<sys_seconds>> MemoryStore::last_scheduled(
+    std::span<const std::string> jobs) {
+  std::lock_guard lock(state_->mutex);
+  std::vector<std::optional<sys_seconds>> out;
+  for (const std::string& job : jobs) {
+    std::optional<sys_seconds> latest;
+    if (auto p = state_->pruned_through.find(job); p != state_->pruned_through.end()) {
+      latest = p->second;
+    }
+    for (auto it = state_->runs.lower_bound({job, "", sys_seconds::min()});
+         it != state_->runs.end() && std::get<0>(it->first) == job; ++it) {
+      latest = std::max(latest.value_or(sys_seconds::min()), it->second.key.scheduled_at);
+    }
+    out.push_back(latest);
   }
-  return latest;
+  return out;
 }
 
-std::vector<RunRecord> MemoryStore::active_runs(std::string_view node_id) {
-  std::lock_guard lock(mutex_);
+std::vector<RunRecord> MemoryStore::active_runs() {
+  std::lock_guard lock(state_->mutex);
   std::vector<RunRecord> out;
-  for (const auto& [key, record] : runs_) {
-    if (is_active(record.state) && record.node == node_id) out.push_back(record);
+  for (const auto& [key, record] : state_->runs) {
+    if (is_active(record.state)) out.push_back(record);
   }
+  std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
+    return a.key.scheduled_at < b.key.scheduled_at;
+  });
   return out;
 }
 
 void MemoryStore::prune(std::string_view job, std::size_t keep_last,
                         std::optional<std::chrono::seconds> max_age) {
-  std::lock_guard lock(mutex_);
-  const StoreTime now = now_locked();
-  std::vector<std::map<Key, RunRecord>::iterator> of_job;
-  for (auto it = runs_.lower_bound({std::string(job), "", sys_seconds::min()});
-       it != runs_.end() && std::get<0>(it->first) == job; ++it) {
+  std::lock_guard lock(state_->mutex);
+  auto& runs = state_->runs;
+  const StoreTime now = state_->now();
+  std::vector<std::map<State::Key, RunRecord>::iterator> of_job;
+  for (auto it = runs.lower_bound({std::string(job), "", sys_seconds::min()});
+       it != runs.end() && std::get<0>(it->first) == job; ++it) {
     of_job.push_back(it);
   }
   // Newest first, as history() lists them.
@@ -267,14 +321,20 @@ void MemoryStore::prune(std::string_view job, std::size_t keep_last,
     return std::tie(b->second.key.scheduled_at, a->second.key.node) <
            std::tie(a->second.key.scheduled_at, b->second.key.node);
   });
+  std::optional<sys_seconds> newest_deleted;
   for (std::size_t i = 0; i < of_job.size(); ++i) {
     const RunRecord& record = of_job[i]->second;
     // Active records carry the fence that guards their holder's writes: never pruned.
     if (is_active(record.state)) continue;
     const bool too_many = i >= keep_last;
     const bool too_old = max_age && record.key.scheduled_at < now - *max_age;
-    if (too_many || too_old) runs_.erase(of_job[i]);
+    if (!too_many && !too_old) continue;
+    newest_deleted = std::max(newest_deleted.value_or(sys_seconds::min()), record.key.scheduled_at);
+    runs.erase(of_job[i]);
   }
+  if (!newest_deleted) return;
+  auto [mark, inserted] = state_->pruned_through.try_emplace(std::string(job), *newest_deleted);
+  if (!inserted) mark->second = std::max(mark->second, *newest_deleted);
 }
 
 }  // namespace solocron::detail

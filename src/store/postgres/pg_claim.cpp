@@ -5,41 +5,49 @@
 #include <tuple>
 
 #include "store/postgres/pg_store.hpp"
+#include "store/sql_rows.hpp"
 
 namespace solocron::detail {
 
 namespace {
 
 // $1 request index, $2 job, $3 node_key, $4 scheduled_at (epoch s), $5 claiming node,
-// $6 overlap forbid, $7 max_clock_skew (ms). The skew guard and the overlap check are in the
-// same statement as the insert; the rows are inserted in key order so that two nodes
-// claiming overlapping batches wait for each other instead of deadlocking.
+// $6 its lease token, $7 overlap forbid, $8 max_clock_skew (ms). The lease check, the skew
+// guard, the retention mark and the overlap check are in the same statement as the insert;
+// the rows are inserted in key order so that two nodes claiming overlapping batches wait for
+// each other instead of deadlocking.
 constexpr const char* kClaimSql = R"sql(
 WITH req AS (
   SELECT x.*, to_timestamp(x.at) AS sched
-  FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bool[],
-              $7::bigint[]) AS x(i, job, node_key, at, node, forbid, skew_ms)
+  FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],
+              $7::bool[], $8::bigint[]) AS x(i, job, node_key, at, node, lease_token, forbid,
+                                            skew_ms)
 ), cls AS (
   SELECT r.*,
+         NOT EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = r.node
+                     AND n.token = r.lease_token AND n.expires_at > now()) AS no_lease,
          r.sched > now() + r.skew_ms * interval '1 millisecond' AS too_early,
+         EXISTS (SELECT 1 FROM solocron_pruned m
+                 WHERE m.job = r.job AND m.through >= r.sched) AS pruned,
          r.forbid AND EXISTS (
            SELECT 1 FROM solocron_runs p JOIN solocron_nodes n ON n.node_id = p.node
+             AND n.token = p.lease_token
            WHERE p.job = r.job AND p.node_key = r.node_key AND p.scheduled_at < r.sched
              AND p.state IN ('claimed', 'running') AND n.expires_at > now()) AS blocked
   FROM req r
 ), ins AS (
-  INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, claimed_at,
-                             finished_at)
+  INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, lease_token, fence,
+                             claimed_at, finished_at)
   SELECT job, node_key, sched,
-         CASE WHEN blocked THEN 'skipped_overlap' ELSE 'claimed' END, node,
+         CASE WHEN blocked THEN 'skipped_overlap' ELSE 'claimed' END, node, lease_token,
          CASE WHEN blocked THEN 0 ELSE nextval('solocron_fence') END, now(),
          CASE WHEN blocked THEN now() END
-  FROM cls WHERE NOT too_early
+  FROM cls WHERE NOT no_lease AND NOT too_early AND NOT pruned
   ORDER BY job, node_key, sched
   ON CONFLICT DO NOTHING
   RETURNING job, node_key, scheduled_at, fence, state
 )
-SELECT c.i, c.too_early, i.fence, i.state, solocron_ms(now())
+SELECT c.i, c.no_lease, c.too_early, i.fence, i.state, solocron_ms(now())
 FROM cls c LEFT JOIN ins i
   ON i.job = c.job AND i.node_key = c.node_key AND i.scheduled_at = c.sched
 )sql";
@@ -51,32 +59,32 @@ KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at
 
 void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
                                 std::span<ClaimResult*> out) {
-  PgArray idx, job, node_key, at, node, forbid, skew;
+  PgKeyArrays keys;
+  PgArray node, token, forbid, skew;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ClaimRequest& r = *requests[i];
-    idx.add(static_cast<std::int64_t>(i));
-    job.add(r.key.job);
-    node_key.add(r.key.node);
-    at.add(r.key.scheduled_at.time_since_epoch().count());
+    keys.add(i, r.key);
     node.add(r.node_id);
+    token.add(r.lease_token);
     forbid.add(r.overlap == OverlapMode::forbid ? "t" : "f");
     skew.add(static_cast<std::int64_t>(r.max_clock_skew.count()));
   }
-  PgParams p;
-  for (auto* a : {&idx, &job, &node_key, &at, &node, &forbid, &skew}) p.add(a->str());
+  const PgParams p = keys.params({&node, &token, &forbid, &skew});
   auto r = conn_.exec_prepared("solocron_claim", kClaimSql, p);
   for (int row = 0; row < r.rows(); ++row) {
     ClaimResult& res = *out[static_cast<std::size_t>(r.integer(row, 0))];
-    res.store_now = pg_store_time(r.integer(row, 4));
+    res.store_now = store_time_ms(r.integer(row, 5));
     if (r.boolean(row, 1)) {
+      res.outcome = ClaimResult::Outcome::no_lease;
+    } else if (r.boolean(row, 2)) {
       res.outcome = ClaimResult::Outcome::too_early;
-    } else if (r.null(row, 2)) {
-      res.outcome = ClaimResult::Outcome::taken;
-    } else if (r.text(row, 3) == "skipped_overlap") {
+    } else if (r.null(row, 3)) {
+      res.outcome = ClaimResult::Outcome::taken;  // a record exists, or the instant was pruned
+    } else if (r.text(row, 4) == "skipped_overlap") {
       res.outcome = ClaimResult::Outcome::overlap_skipped;
     } else {
       res.outcome = ClaimResult::Outcome::won;
-      res.fence = r.integer(row, 2);
+      res.fence = r.integer(row, 3);
     }
   }
 }
@@ -159,9 +167,10 @@ std::vector<ClaimResult> PostgresStore::claim(std::span<const ClaimRequest> requ
   for (std::size_t i : duplicates) {
     const ClaimResult& decided = results[first.at(tie_key(requests[i].key))];
     results[i].store_now = decided.store_now;
-    results[i].outcome = decided.outcome == ClaimResult::Outcome::too_early
-                             ? ClaimResult::Outcome::too_early
-                             : ClaimResult::Outcome::taken;
+    // Refused for the claimant or the instant: so is the repeat. Otherwise it is taken.
+    const bool refused = decided.outcome == ClaimResult::Outcome::too_early ||
+                         decided.outcome == ClaimResult::Outcome::no_lease;
+    results[i].outcome = refused ? decided.outcome : ClaimResult::Outcome::taken;
   }
   return results;
 }

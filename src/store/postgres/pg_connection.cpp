@@ -32,6 +32,10 @@ std::optional<std::int64_t> PgResult::nullable(int row, int col) const {
   return integer(row, col);
 }
 
+std::string_view PgRow::text(int col) const { return result.text(row, col); }
+std::int64_t PgRow::integer(int col) const { return result.integer(row, col); }
+std::optional<std::int64_t> PgRow::nullable(int col) const { return result.nullable(row, col); }
+
 PgParams& PgParams::add(std::string v) {
   values_.emplace_back(std::move(v));
   return *this;
@@ -77,8 +81,8 @@ void PgArray::add(std::optional<std::int64_t> v) {
 
 // --- the connection ---
 
-PgConnection::PgConnection(std::string url, PgTimeouts timeouts)
-    : url_(std::move(url)), timeouts_(timeouts) {}
+PgConnection::PgConnection(std::string url, PgTimeouts timeouts, bool read_only)
+    : url_(std::move(url)), timeouts_(timeouts), read_only_(read_only) {}
 
 PgConnection::~PgConnection() { drop(); }
 
@@ -116,7 +120,8 @@ PGconn* PgConnection::connection() {
   const std::string user_timeout = std::to_string(timeouts_.call.count());
   const std::string options =
       "-c statement_timeout=" + std::to_string(timeouts_.statement.count()) +
-      " -c lock_timeout=" + std::to_string(timeouts_.statement.count());
+      " -c lock_timeout=" + std::to_string(timeouts_.statement.count()) +
+      (read_only_ ? " -c default_transaction_read_only=on" : "");
   const char* keys[] = {"connect_timeout",  "keepalives",
                         "keepalives_idle",  "keepalives_interval",
                         "keepalives_count", "tcp_user_timeout",

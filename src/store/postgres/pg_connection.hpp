@@ -41,6 +41,17 @@ class PgError : public StoreError {
   std::string sqlstate_;
 };
 
+class PgResult;
+
+// One row of a result, as sql_rows.hpp reads rows.
+struct PgRow {
+  const PgResult& result;
+  int row;
+  std::string_view text(int col) const;
+  std::int64_t integer(int col) const;
+  std::optional<std::int64_t> nullable(int col) const;
+};
+
 // A result set; columns read as text (the queries format what they return).
 class PgResult {
  public:
@@ -51,6 +62,7 @@ class PgResult {
   std::int64_t integer(int row, int col) const;
   std::optional<std::int64_t> nullable(int row, int col) const;
   bool boolean(int row, int col) const { return text(row, col) == "t"; }
+  PgRow row(int i) const { return PgRow{*this, i}; }
 
  private:
   std::unique_ptr<PGresult, decltype(&PQclear)> r_;
@@ -85,7 +97,8 @@ class PgArray {
 
 class PgConnection {
  public:
-  PgConnection(std::string url, PgTimeouts timeouts);
+  // read_only: every transaction of the session is read-only (default_transaction_read_only).
+  PgConnection(std::string url, PgTimeouts timeouts, bool read_only = false);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -112,6 +125,7 @@ class PgConnection {
 
   std::string url_;
   PgTimeouts timeouts_;
+  bool read_only_;
   PGconn* conn_ = nullptr;
   std::set<std::string, std::less<>> prepared_;  // on conn_
 };

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "store/postgres/pg_store.hpp"
+#include "store/store_identity.hpp"
 
 namespace solocron::detail {
 namespace {
@@ -11,7 +12,7 @@ namespace {
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7308044327436365156)";
 
 // Migration N brings the schema from version N to N+1. Never edit a released step: append.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, PostgresStore::kSchemaVersion> kMigrations = {
     R"sql(
 CREATE FUNCTION solocron_ms(t timestamptz) RETURNS bigint
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -48,29 +49,71 @@ CREATE INDEX solocron_runs_by_time ON solocron_runs (scheduled_at);
 CREATE INDEX solocron_runs_by_job_time ON solocron_runs (job, scheduled_at);
 CREATE INDEX solocron_runs_active ON solocron_runs (node) WHERE state IN ('claimed', 'running');
 )sql",
+    // 2: claims bound to the claimant's lease, end messages, the store's identity and
+    // retention marks. The store id itself is written by migrate_to().
+    R"sql(
+ALTER TABLE solocron_runs ADD COLUMN lease_token bigint NOT NULL DEFAULT 0,
+                          ADD COLUMN message text NOT NULL DEFAULT '';
+-- Active runs by occurrence key: the forbid check reads only the earlier active runs of a
+-- job, and active_runs() all of them. (Not keyed by scheduled_at alone: when thousands of
+-- active runs share one instant, a lookup by key must not scan them all.)
+DROP INDEX solocron_runs_active;
+CREATE INDEX solocron_runs_active ON solocron_runs (job, node_key, scheduled_at)
+  WHERE state IN ('claimed', 'running');
+
+CREATE TABLE solocron_meta (
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+
+-- Per job, the newest instant retention deleted: no occurrence at or before it is claimed
+-- or recorded again.
+CREATE TABLE solocron_pruned (
+  job     text PRIMARY KEY,
+  through timestamptz NOT NULL
+);
+)sql",
 };
 
 }  // namespace
 
-void PostgresStore::migrate() {
+// Read-only, it writes nothing and only checks that the schema is the one this binary reads.
+void PostgresStore::check_schema_read_only() {
+  std::int64_t version = 0;
+  if (conn_.exec("SELECT to_regclass('solocron_schema_version') IS NOT NULL").boolean(0, 0)) {
+    version =
+        conn_.exec("SELECT max(version) FROM solocron_schema_version").nullable(0, 0).value_or(0);
+  }
+  if (version == kSchemaVersion) return;
+  throw StoreError(StoreError::Kind::invalid,
+                   "postgres " + description_ + ": schema version " + std::to_string(version) +
+                       ", this solocron reads version " + std::to_string(kSchemaVersion) +
+                       " (opened read-only; a node started on it creates or upgrades it)");
+}
+
+void PostgresStore::migrate_to(std::int64_t target) {
   std::lock_guard lock(mutex_);
+  if (read_only_) return check_schema_read_only();
   try {
     conn_.exec("BEGIN");
     conn_.exec(kMigrationLock);
     conn_.exec("CREATE TABLE IF NOT EXISTS solocron_schema_version (version integer NOT NULL)");
     auto r = conn_.exec("SELECT max(version) FROM solocron_schema_version");
     const std::int64_t version = r.nullable(0, 0).value_or(0);
-    const auto latest = static_cast<std::int64_t>(kMigrations.size());
-    if (version > latest) {
+    if (version > kSchemaVersion) {
       throw StoreError(StoreError::Kind::invalid,
                        "postgres " + description_ + ": schema version " + std::to_string(version) +
-                           " is newer than this solocron (" + std::to_string(latest) + ")");
+                           " is newer than this solocron (" + std::to_string(kSchemaVersion) + ")");
     }
-    for (auto v = version; v < latest; ++v) conn_.exec(kMigrations[static_cast<std::size_t>(v)]);
-    if (version != latest) {
+    for (auto v = version; v < target; ++v) conn_.exec(kMigrations[static_cast<std::size_t>(v)]);
+    if (version < 2 && target >= 2) {
+      conn_.exec("INSERT INTO solocron_meta (key, value) VALUES ('store_id', $1)",
+                 PgParams().add(new_store_id()));
+    }
+    if (version < target) {
       conn_.exec("DELETE FROM solocron_schema_version");
       conn_.exec("INSERT INTO solocron_schema_version (version) VALUES ($1)",
-                 PgParams().add(latest));
+                 PgParams().add(target));
     }
     conn_.exec("COMMIT");
   } catch (...) {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "store/state_names.hpp"
+#include "store/sql_rows.hpp"
 
 namespace solocron::detail {
 
@@ -12,69 +12,54 @@ using std::chrono::sys_seconds;
 
 namespace {
 
-#define LEASE_COLUMNS \
-  "node_id, token, solocron_ms(registered_at), solocron_ms(renewed_at), solocron_ms(expires_at)"
-
-NodeLease read_lease(const PgResult& r, int row, std::int64_t now_ms) {
-  NodeLease l;
-  l.node_id = std::string(r.text(row, 0));
-  l.token = r.integer(row, 1);
-  l.registered_at = pg_store_time(r.integer(row, 2));
-  l.renewed_at = pg_store_time(r.integer(row, 3));
-  l.expires_at = pg_store_time(r.integer(row, 4));
-  l.live = r.integer(row, 4) > now_ms;
-  return l;
-}
-
-std::optional<StoreTime> nullable_time(const PgResult& r, int row, int col) {
-  auto v = r.nullable(row, col);
-  if (!v) return std::nullopt;
-  return pg_store_time(*v);
-}
-
-std::optional<int> nullable_int(const PgResult& r, int row, int col) {
-  auto v = r.nullable(row, col);
-  if (!v) return std::nullopt;
-  return static_cast<int>(*v);
-}
+#define PG_SECONDS(col) "extract(epoch FROM " col ")::bigint"
+#define PG_MS(col) "solocron_ms(" col ")"
+#define RUN_COLUMNS SOLOCRON_RUN_COLUMNS(PG_SECONDS, PG_MS)
+#define LEASE_COLUMNS SOLOCRON_LEASE_COLUMNS(PG_MS)
 
 std::vector<RunRecord> read_runs(const PgResult& r) {
   std::vector<RunRecord> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_pg_run(r, i));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_run(r.row(i)));
   return out;
 }
 
-std::string secs(sys_seconds t) { return std::to_string(t.time_since_epoch().count()); }
+std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
+std::optional<std::int64_t> wide(std::optional<int> v) {
+  if (!v) return std::nullopt;
+  return *v;
+}
 
 }  // namespace
 
-StoreTime pg_store_time(std::int64_t ms) { return StoreTime(milliseconds(ms)); }
-
-RunRecord read_pg_run(const PgResult& r, int row, int c) {
-  RunRecord rec;
-  rec.key.job = std::string(r.text(row, c + 0));
-  rec.key.node = std::string(r.text(row, c + 1));
-  rec.key.scheduled_at = sys_seconds(seconds(r.integer(row, c + 2)));
-  rec.state = state_from_name(r.text(row, c + 3)).value_or(RunState::lost);
-  rec.node = std::string(r.text(row, c + 4));
-  rec.fence = r.integer(row, c + 5);
-  rec.attempt = static_cast<int>(r.integer(row, c + 6));
-  rec.claimed_at = nullable_time(r, row, c + 7);
-  rec.started_at = nullable_time(r, row, c + 8);
-  rec.finished_at = nullable_time(r, row, c + 9);
-  rec.exit_code = nullable_int(r, row, c + 10);
-  rec.signal = nullable_int(r, row, c + 11);
-  rec.output_tail = std::string(r.text(row, c + 12));
-  return rec;
-}
-
-PostgresStore::PostgresStore(std::string url, PgTimeouts timeouts)
-    : description_(describe_postgres_url(url)), conn_(std::move(url), timeouts) {}
+PostgresStore::PostgresStore(std::string url, PgTimeouts timeouts, bool read_only)
+    : url_(url),
+      description_(describe_postgres_url(url)),
+      read_only_(read_only),
+      conn_(std::move(url), timeouts, read_only) {}
 
 StoreTime PostgresStore::now() {
   std::lock_guard lock(mutex_);
-  return pg_store_time(conn_.exec("SELECT solocron_ms(clock_timestamp())").integer(0, 0));
+  return store_time_ms(conn_.exec("SELECT solocron_ms(clock_timestamp())").integer(0, 0));
+}
+
+std::string PostgresStore::identity() {
+  std::lock_guard lock(mutex_);
+  auto r = conn_.exec("SELECT value FROM solocron_meta WHERE key = 'store_id'");
+  if (r.rows() != 1)
+    throw StoreError(StoreError::Kind::internal, "postgres: the store id is missing");
+  return std::string(r.text(0, 0));
+}
+
+std::unique_ptr<Store> PostgresStore::another_connection(milliseconds call_deadline) {
+  // The server gives up on a statement before the client does, so that a timed-out call
+  // leaves no statement running behind it; libpq's connect timeout has a floor of 2 s.
+  const auto whole_seconds = std::chrono::ceil<seconds>(call_deadline).count();
+  const PgTimeouts timeouts{
+      .call = call_deadline,
+      .statement = call_deadline * 3 / 4,
+      .connect_seconds = static_cast<int>(std::max<std::int64_t>(2, whole_seconds))};
+  return std::make_unique<PostgresStore>(url_, timeouts, read_only_);
 }
 
 // --- node leases ---
@@ -114,15 +99,7 @@ RegisterResult PostgresStore::register_node(std::string_view node_id, millisecon
   // Columns: acquired, 5 lease columns, took_over, now
   RegisterResult result;
   result.acquired = r.boolean(0, 0);
-  const std::int64_t now = r.integer(0, 7);
-  NodeLease l;
-  l.node_id = std::string(r.text(0, 1));
-  l.token = r.integer(0, 2);
-  l.registered_at = pg_store_time(r.integer(0, 3));
-  l.renewed_at = pg_store_time(r.integer(0, 4));
-  l.expires_at = pg_store_time(r.integer(0, 5));
-  l.live = r.integer(0, 5) > now;
-  result.lease = l;
+  result.lease = read_lease(r.row(0), r.integer(0, 7), 1);
   result.took_over_expired = r.boolean(0, 6);
   return result;
 }
@@ -137,7 +114,7 @@ std::optional<NodeLease> PostgresStore::renew_node(std::string_view node_id, std
                                " RETURNING " LEASE_COLUMNS ", solocron_ms(now())",
                                PgParams().add(std::string(node_id)).add(token).add(ttl.count()));
   if (r.rows() == 0) return std::nullopt;
-  return read_lease(r, 0, r.integer(0, 5));
+  return read_lease(r.row(0), r.integer(0, 5));
 }
 
 void PostgresStore::release_node(std::string_view node_id, std::int64_t token) {
@@ -152,7 +129,7 @@ std::vector<NodeLease> PostgresStore::nodes() {
                       ", solocron_ms(now()) FROM solocron_nodes"
                       " ORDER BY node_id");
   std::vector<NodeLease> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_lease(r, i, r.integer(i, 5)));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_lease(r.row(i), r.integer(i, 5)));
   return out;
 }
 
@@ -161,48 +138,40 @@ std::vector<NodeLease> PostgresStore::nodes() {
 std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   std::vector<bool> applied(updates.size(), false);
   if (updates.empty()) return applied;
-  PgArray idx, job, node_key, at, fence, state, exit_code, signal, tail;
+  PgKeyArrays keys;
+  PgArray fence, state, exit_code, signal, tail, message;
   for (std::size_t i = 0; i < updates.size(); ++i) {
     const auto& u = updates[i];
-    idx.add(static_cast<std::int64_t>(i));
-    job.add(u.key.job);
-    node_key.add(u.key.node);
-    at.add(u.key.scheduled_at.time_since_epoch().count());
+    keys.add(i, u.key);
     fence.add(u.fence);
     state.add(state_name(u.state));
-    exit_code.add(u.exit_code ? std::optional<std::int64_t>(*u.exit_code) : std::nullopt);
-    signal.add(u.signal ? std::optional<std::int64_t>(*u.signal) : std::nullopt);
+    exit_code.add(wide(u.exit_code));
+    signal.add(wide(u.signal));
     tail.add(u.output_tail);
+    message.add(u.message);
   }
-  PgParams p;
-  for (auto* a : {&idx, &job, &node_key, &at, &fence, &state, &exit_code, &signal, &tail}) {
-    p.add(a->str());
-  }
-  const bool only_running = std::all_of(updates.begin(), updates.end(),
-                                        [](const auto& u) { return u.state == RunState::running; });
-  p.add(only_running ? "t" : "f");
+  const PgParams p = keys.params({&fence, &state, &exit_code, &signal, &tail, &message});
   std::lock_guard lock(mutex_);
+  // Always durable (synchronous_commit as configured): starts are gated on the running mark.
   auto r = retrying([&] {
     return conn_.exec_prepared(
         "solocron_update",
-        // A batch that only marks runs `running` commits without waiting for the WAL flush:
-        // lost in a server crash, those runs stay `claimed`, which every reader treats alike
-        // (active, same fence). Claims and final states are always durable.
-        "WITH durability AS (SELECT set_config('synchronous_commit', CASE WHEN $10::bool"
-        "  THEN 'off' ELSE current_setting('synchronous_commit') END, true))"
-        " UPDATE solocron_runs r SET state = u.state,"
+        "UPDATE solocron_runs r SET state = u.state,"
         " started_at = CASE WHEN u.state = 'running' THEN now() ELSE r.started_at END,"
         " finished_at = CASE WHEN u.terminal THEN now() ELSE r.finished_at END,"
         " exit_code = CASE WHEN u.terminal THEN u.exit_code ELSE r.exit_code END,"
         " signal = CASE WHEN u.terminal THEN u.signal ELSE r.signal END,"
-        " output_tail = CASE WHEN u.terminal THEN u.tail ELSE r.output_tail END"
+        " output_tail = CASE WHEN u.terminal THEN u.tail ELSE r.output_tail END,"
+        " message = CASE WHEN u.terminal THEN u.message ELSE r.message END"
         " FROM (SELECT x.*, x.state NOT IN ('claimed', 'running') AS terminal FROM unnest("
         "  $1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],"
-        "  $7::int[], $8::int[], $9::text[])"
-        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail)) u, durability"
+        "  $7::int[], $8::int[], $9::text[], $10::text[])"
+        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail, message)) u"
         " WHERE r.job = u.job AND r.node_key = u.node_key"
         " AND r.scheduled_at = to_timestamp(u.at) AND r.fence = u.fence"
-        " AND r.state IN ('claimed', 'running')"
+        " AND r.state IN ('claimed', 'running') AND u.state <> 'claimed'"
+        " AND CASE u.state WHEN 'running' THEN " SOLOCRON_PG_HOLDER_LIVE("r")
+        "  WHEN 'lost' THEN NOT " SOLOCRON_PG_HOLDER_LIVE("r") " ELSE true END"
         " RETURNING u.i",
         p);
   });
@@ -212,12 +181,8 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
 
 void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
   if (keys.empty()) return;
-  PgArray job, node_key, at;
-  for (const auto& k : keys) {
-    job.add(k.job);
-    node_key.add(k.node);
-    at.add(k.scheduled_at.time_since_epoch().count());
-  }
+  PgKeyArrays batch;
+  for (std::size_t i = 0; i < keys.size(); ++i) batch.add(i, keys[i]);
   std::lock_guard lock(mutex_);
   retrying([&] {
     // Sorted like claims, so that concurrent inserts of the same keys wait, never deadlock.
@@ -225,37 +190,54 @@ void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
         "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence,"
         " finished_at)"
         " SELECT job, node_key, to_timestamp(at), 'missed', '', 0, now()"
-        " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(job, node_key, at)"
+        " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS x(i, job, node_key, at)"
+        " WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned p"
+        "  WHERE p.job = x.job AND p.through >= to_timestamp(x.at))"
         " ORDER BY job, node_key, at ON CONFLICT DO NOTHING",
-        PgParams().add(job.str()).add(node_key.str()).add(at.str()));
+        batch.params({}));
   });
 }
 
-// --- liveness of runs ---
-
-std::vector<RunRecord> PostgresStore::mark_lost() {
+std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
+    std::span<const ReclaimRequest> requests) {
+  std::vector<std::optional<RunRecord>> out(requests.size());
+  if (requests.empty()) return out;
+  PgKeyArrays keys;
+  PgArray fence, node, token, attempt;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& q = requests[i];
+    keys.add(i, q.key);
+    fence.add(q.fence);
+    node.add(q.node_id);
+    token.add(q.lease_token);
+    attempt.add(std::int64_t{q.attempt});
+  }
+  const PgParams p = keys.params({&fence, &node, &token, &attempt});
   std::lock_guard lock(mutex_);
-  return read_runs(retrying([&] {
+  // Compare-and-set on the fence: of concurrent re-claims, the first to lock the row wins;
+  // the others re-check the updated row, whose fence is new, and change nothing.
+  auto r = retrying([&] {
     return conn_.exec(
-        "UPDATE solocron_runs r SET state = 'lost', finished_at = now()"
-        " WHERE r.state IN ('claimed', 'running') AND NOT EXISTS (SELECT 1 FROM solocron_nodes n"
-        " WHERE n.node_id = r.node AND n.expires_at > now())"
-        " RETURNING " SOLOCRON_PG_RUN_COLUMNS);
-  }));
-}
-
-std::optional<RunRecord> PostgresStore::reclaim_lost(const OccurrenceKey& key,
-                                                     std::string_view node_id) {
-  std::lock_guard lock(mutex_);
-  auto r = conn_.exec(
-      "UPDATE solocron_runs SET state = 'claimed', node = $4, attempt = attempt + 1,"
-      " fence = nextval('solocron_fence'), claimed_at = now(), started_at = NULL,"
-      " finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = ''"
-      " WHERE job = $1 AND node_key = $2 AND scheduled_at = to_timestamp($3::bigint)"
-      " AND state = 'lost' RETURNING " SOLOCRON_PG_RUN_COLUMNS,
-      PgParams().add(key.job).add(key.node).add(secs(key.scheduled_at)).add(std::string(node_id)));
-  if (r.rows() == 0) return std::nullopt;
-  return read_pg_run(r, 0);
+        "UPDATE solocron_runs r SET state = 'claimed', node = q.claimant,"
+        " lease_token = q.claimant_token, attempt = q.new_attempt,"
+        " fence = nextval('solocron_fence'), claimed_at = now(), started_at = NULL,"
+        " finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = ''"
+        " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+        "  $6::text[], $7::bigint[], $8::int[])"
+        "  AS q(i, k_job, k_node, k_at, k_fence, claimant, claimant_token, new_attempt)"
+        " WHERE r.job = q.k_job AND r.node_key = q.k_node"
+        " AND r.scheduled_at = to_timestamp(q.k_at) AND r.fence = q.k_fence"
+        " AND (r.state = 'lost' OR (r.state IN ('claimed', 'running')"
+        "  AND NOT " SOLOCRON_PG_HOLDER_LIVE("r") "))"
+        " AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
+        "  AND c.token = q.claimant_token AND c.expires_at > now())"
+        " RETURNING q.i, " RUN_COLUMNS,
+        p);
+  });
+  for (int i = 0; i < r.rows(); ++i) {
+    out.at(static_cast<std::size_t>(r.integer(i, 0))) = read_run(r.row(i), 1);
+  }
+  return out;
 }
 
 // --- history ---
@@ -271,31 +253,54 @@ std::vector<RunRecord> PostgresStore::history(const HistoryQuery& query) {
   else
     p.add_null();
   p.add(static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
+  if (query.before)
+    p.add(secs(*query.before));
+  else
+    p.add_null();
+  if (query.states.empty()) {
+    p.add_null();
+  } else {
+    PgArray states;
+    for (RunState s : query.states) states.add(state_name(s));
+    p.add(states.str());
+  }
   std::lock_guard lock(mutex_);
   return read_runs(
-      conn_.exec("SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
+      conn_.exec("SELECT " RUN_COLUMNS " FROM solocron_runs"
                  " WHERE ($1::text IS NULL OR job = $1)"
                  " AND ($2::bigint IS NULL OR scheduled_at >= to_timestamp($2::bigint))"
+                 " AND ($4::bigint IS NULL OR scheduled_at < to_timestamp($4::bigint))"
+                 " AND ($5::text[] IS NULL OR state = ANY($5::text[]))"
                  " ORDER BY scheduled_at DESC, job, node_key LIMIT $3",
                  p));
 }
 
-std::optional<sys_seconds> PostgresStore::last_scheduled(std::string_view job) {
+std::vector<std::optional<sys_seconds>> PostgresStore::last_scheduled(
+    std::span<const std::string> jobs) {
+  std::vector<std::optional<sys_seconds>> out;
+  if (jobs.empty()) return out;
+  PgArray names;
+  for (const auto& j : jobs) names.add(j);
   std::lock_guard lock(mutex_);
+  // greatest() ignores NULLs: a job known only by its retention mark, or only by records.
   auto r = conn_.exec(
-      "SELECT extract(epoch FROM max(scheduled_at))::bigint FROM solocron_runs WHERE job = $1",
-      PgParams().add(std::string(job)));
-  auto v = r.nullable(0, 0);
-  if (!v) return std::nullopt;
-  return sys_seconds(seconds(*v));
+      "SELECT " PG_SECONDS("greatest((SELECT max(scheduled_at) FROM solocron_runs r"
+                           " WHERE r.job = j.job), (SELECT through FROM solocron_pruned p"
+                           " WHERE p.job = j.job))")
+      " FROM unnest($1::text[]) WITH ORDINALITY AS j(job, i) ORDER BY j.i",
+      PgParams().add(names.str()));
+  for (int i = 0; i < r.rows(); ++i) {
+    auto v = r.nullable(i, 0);
+    out.push_back(v ? std::optional(sys_seconds(seconds(*v))) : std::nullopt);
+  }
+  return out;
 }
 
-std::vector<RunRecord> PostgresStore::active_runs(std::string_view node_id) {
+std::vector<RunRecord> PostgresStore::active_runs() {
   std::lock_guard lock(mutex_);
-  return read_runs(conn_.exec("SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
-                              " WHERE node = $1 AND state IN ('claimed', 'running')"
-                              " ORDER BY scheduled_at, job, node_key",
-                              PgParams().add(std::string(node_id))));
+  return read_runs(conn_.exec("SELECT " RUN_COLUMNS " FROM solocron_runs"
+                              " WHERE state IN ('claimed', 'running')"
+                              " ORDER BY scheduled_at, job, node_key"));
 }
 
 void PostgresStore::prune(std::string_view job, std::size_t keep_last,
@@ -308,22 +313,34 @@ void PostgresStore::prune(std::string_view job, std::size_t keep_last,
   else
     p.add_null();
   std::lock_guard lock(mutex_);
-  // Active records carry the fence that guards their holder's writes: never pruned.
   retrying([&] {
-    return conn_.exec(
-        "DELETE FROM solocron_runs r USING (SELECT node_key, scheduled_at, state,"
+    // A claim or missed record that started before this deletion commits must not insert
+    // a key it deleted (its snapshot would not show the new mark): the lock waits for those
+    // statements, which read solocron_pruned, and makes later ones wait and read the mark.
+    conn_.exec("BEGIN");
+    conn_.exec("LOCK TABLE solocron_pruned IN ACCESS EXCLUSIVE MODE");
+    // Active records carry the fence that guards their holder's writes: never pruned.
+    conn_.exec(
+        "WITH gone AS ("
+        " DELETE FROM solocron_runs r USING (SELECT node_key, scheduled_at, state,"
         "  row_number() OVER (ORDER BY scheduled_at DESC, node_key) AS n"
         "  FROM solocron_runs WHERE job = $1) x"
         " WHERE r.job = $1 AND r.node_key = x.node_key AND r.scheduled_at = x.scheduled_at"
         " AND x.state NOT IN ('claimed', 'running')"
         " AND (x.n > $2 OR ($3::bigint IS NOT NULL"
-        "      AND x.scheduled_at < now() - $3::bigint * interval '1 second'))",
+        "      AND x.scheduled_at < now() - $3::bigint * interval '1 second'))"
+        " RETURNING r.scheduled_at)"
+        " INSERT INTO solocron_pruned (job, through)"
+        " SELECT $1, max(scheduled_at) FROM gone HAVING count(*) > 0"
+        " ON CONFLICT (job) DO UPDATE"
+        "  SET through = greatest(solocron_pruned.through, EXCLUDED.through)",
         p);
+    return conn_.exec("COMMIT");
   });
 }
 
-std::unique_ptr<Store> open_postgres_store(const std::string& url) {
-  return std::make_unique<PostgresStore>(url);
+std::unique_ptr<Store> open_postgres_store(const std::string& url, bool read_only) {
+  return std::make_unique<PostgresStore>(url, PgTimeouts{}, read_only);
 }
 
 }  // namespace solocron::detail

@@ -1,13 +1,14 @@
 // PostgresStore: the `postgres:` store (libpq).
 //
 // Every primitive is one statement (a claim batch is one INSERT ... SELECT FROM unnest(...)
-// ON CONFLICT DO NOTHING with the skew guard and the overlap check in its WHERE clause), so
-// there is no read-then-write window between nodes. Fences come from a sequence; "now",
-// lease expiry and the skew guard use the database's clock. Every call has a deadline (see
-// PgConnection); after a failure the next call reconnects. One connection per store object,
-// guarded by a mutex.
+// ON CONFLICT DO NOTHING with the lease check, the skew guard, the retention mark and the
+// overlap check in its WHERE clause), so there is no read-then-write window between nodes.
+// Fences come from a sequence; "now", lease expiry and the skew guard use the database's
+// clock. Every call has a deadline (see PgConnection); after a failure the next call
+// reconnects. One connection per store object, guarded by a mutex.
 #pragma once
 
+#include <initializer_list>
 #include <mutex>
 
 #include "solocron/store.hpp"
@@ -15,14 +16,39 @@
 
 namespace solocron::detail {
 
+// A batch's occurrence keys as the first parameters of an unnest(): $1 the request index,
+// $2 job, $3 node_key, $4 scheduled_at (epoch seconds); each statement's own columns follow.
+struct PgKeyArrays {
+  PgArray idx, job, node_key, at;
+
+  void add(std::size_t i, const OccurrenceKey& k) {
+    idx.add(static_cast<std::int64_t>(i));
+    job.add(k.job);
+    node_key.add(k.node);
+    at.add(std::int64_t{k.scheduled_at.time_since_epoch().count()});
+  }
+  PgParams params(std::initializer_list<const PgArray*> more) const {
+    PgParams p;
+    for (const PgArray* a : {&idx, &job, &node_key, &at}) p.add(a->str());
+    for (const PgArray* a : more) p.add(a->str());
+    return p;
+  }
+};
+
 class PostgresStore final : public Store {
  public:
-  // Throws StoreError(invalid) if libpq cannot parse `url`. Connects on first use.
-  explicit PostgresStore(std::string url, PgTimeouts timeouts = {});
+  static constexpr std::int64_t kSchemaVersion = 2;
 
-  void migrate() override;
+  // Throws StoreError(invalid) if libpq cannot parse `url`. Connects on first use.
+  explicit PostgresStore(std::string url, PgTimeouts timeouts = {}, bool read_only = false);
+
+  void migrate() override { migrate_to(kSchemaVersion); }
+  // Applies the migrations up to `version` only (tests build older schemas with it).
+  void migrate_to(std::int64_t version);
   StoreTime now() override;
   std::string describe() const override { return description_; }
+  std::string identity() override;
+  std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) override;
 
   RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) override;
   std::optional<NodeLease> renew_node(std::string_view node_id, std::int64_t token,
@@ -33,18 +59,17 @@ class PostgresStore final : public Store {
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) override;
   std::vector<bool> update(std::span<const StateUpdate> updates) override;
   void record_missed(std::span<const OccurrenceKey> keys) override;
-
-  std::vector<RunRecord> mark_lost() override;
-  std::optional<RunRecord> reclaim_lost(const OccurrenceKey& key,
-                                        std::string_view node_id) override;
+  std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
 
   std::vector<RunRecord> history(const HistoryQuery& query) override;
-  std::optional<std::chrono::sys_seconds> last_scheduled(std::string_view job) override;
-  std::vector<RunRecord> active_runs(std::string_view node_id) override;
+  std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
+      std::span<const std::string> jobs) override;
+  std::vector<RunRecord> active_runs() override;
   void prune(std::string_view job, std::size_t keep_last,
              std::optional<std::chrono::seconds> max_age) override;
 
  private:
+  void check_schema_read_only();
   // Claims `requests` (distinct keys, none with overlap: replace) in one statement.
   void claim_batch(std::span<const ClaimRequest* const> requests, std::span<ClaimResult*> out);
   ClaimResult claim_replacing(const ClaimRequest& request);
@@ -61,19 +86,18 @@ class PostgresStore final : public Store {
     }
   }
 
+  std::string url_;
   std::string description_;
+  bool read_only_;
   std::mutex mutex_;
   PgConnection conn_;
 };
 
-std::unique_ptr<Store> open_postgres_store(const std::string& url);
+std::unique_ptr<Store> open_postgres_store(const std::string& url, bool read_only);
 
-// Columns of a run, in the order read_run() expects.
-#define SOLOCRON_PG_RUN_COLUMNS                                                             \
-  "job, node_key, extract(epoch from scheduled_at)::bigint, state, node, fence, attempt, "  \
-  "solocron_ms(claimed_at), solocron_ms(started_at), solocron_ms(finished_at), exit_code, " \
-  "signal, output_tail"
-RunRecord read_pg_run(const PgResult& r, int row, int first_col = 0);
-StoreTime pg_store_time(std::int64_t ms);
+// Whether the lease under which the run `run` (a table alias) was claimed is live now.
+#define SOLOCRON_PG_HOLDER_LIVE(run)                                                         \
+  "EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = " run ".node AND n.token = " run \
+  ".lease_token AND n.expires_at > now())"
 
 }  // namespace solocron::detail

@@ -1,10 +1,11 @@
 #include "store/sqlite/sqlite_db.hpp"
 
-#include <thread>
-
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 namespace solocron::detail {
 
@@ -74,25 +75,62 @@ std::string SqliteStatement::text(int col) const {
            : std::string();
 }
 
-SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeout) {
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+namespace {
+
+// Creates `path` empty with mode 0600 unless it exists. SQLite would create it with 0644
+// minus the umask; its -wal and -shm files take the database file's mode.
+void create_private_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // exists already, or sqlite3_open_v2 reports why not
+  ::fchmod(fd, 0600);  // the umask may have taken bits away
+  ::close(fd);
+}
+
+[[noreturn]] void throw_cannot_open(const std::string& path, const std::string& why) {
+  // A directory that is missing or not writable is a configuration error: waiting will not
+  // fix it, so the node should stop and say so instead of retrying forever.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    throw StoreError(StoreError::Kind::invalid, "sqlite: cannot open \"" + path + "\": " + why +
+                                                    " (directory \"" + dir +
+                                                    "\" is missing or not writable)");
+  }
+  throw StoreError(StoreError::Kind::unavailable, "sqlite: cannot open \"" + path + "\": " + why);
+}
+
+}  // namespace
+
+SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeout,
+                   bool read_only) {
+  if (read_only && ::access(path.c_str(), F_OK) != 0) {
+    throw StoreError(StoreError::Kind::invalid,
+                     "sqlite: \"" + path +
+                         "\" does not exist (opened read-only; use --store or run a node first)");
+  }
+  if (!read_only) create_private_file(path);
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  struct stat st {};
+  if (rc == SQLITE_OK && ::stat(path.c_str(), &st) != 0) rc = SQLITE_CANTOPEN;
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    // A directory that is missing or not writable is a configuration error: waiting will not
-    // fix it, so the node should stop and say so instead of retrying forever.
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    if (dir.empty()) dir = ".";
-    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
-      throw StoreError(StoreError::Kind::invalid, "sqlite: cannot open \"" + path + "\": " + msg +
-                                                      " (directory \"" + dir +
-                                                      "\" is missing or not writable)");
+    if (read_only) {
+      throw StoreError(StoreError::Kind::invalid, "sqlite: cannot open \"" + path + "\": " + msg);
     }
-    throw StoreError(StoreError::Kind::unavailable, "sqlite: cannot open \"" + path + "\": " + msg);
+    throw_cannot_open(path, msg);
   }
+  std::error_code ec;
+  absolute_path_ = std::filesystem::absolute(path, ec).string();
+  if (ec) absolute_path_ = path;
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
   sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
+  if (read_only) return;
   // Switching to WAL needs a moment of exclusive access; when several processes open a new
   // file at once, the losers see SQLITE_BUSY even with the busy timeout. Retry briefly.
   for (int attempt = 0;; ++attempt) {
@@ -112,6 +150,11 @@ SqliteDb::SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeo
   // one host); only a power loss may lose the last commits.
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=OFF");
+}
+
+bool SqliteDb::still_there() const {
+  struct stat st {};
+  return ::stat(absolute_path_.c_str(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_;
 }
 
 SqliteDb::~SqliteDb() {
@@ -142,7 +185,9 @@ void SqliteDb::exec(const char* sql) {
 }
 
 SqliteTransaction::SqliteTransaction(SqliteDb& db, Mode mode) : db_(db) {
-  db_.exec(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN EXCLUSIVE");
+  db_.exec(mode == Mode::immediate   ? "BEGIN IMMEDIATE"
+           : mode == Mode::exclusive ? "BEGIN EXCLUSIVE"
+                                     : "BEGIN DEFERRED");
 }
 
 SqliteTransaction::~SqliteTransaction() {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -51,8 +53,10 @@ class SqliteStatement {
 
 class SqliteDb {
  public:
-  // Opens (creating if needed) the file and sets WAL and the busy timeout.
-  SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeout);
+  // Opens the file and sets the busy timeout. Read-write: creates the file if needed (0600,
+  // whatever the umask; SQLite gives its -wal and -shm files the same mode) and switches it
+  // to WAL. Read-only: never creates nor writes; a missing file is StoreError(invalid).
+  SqliteDb(const std::string& path, std::chrono::milliseconds busy_timeout, bool read_only);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
@@ -61,18 +65,24 @@ class SqliteDb {
   SqliteStatement statement(const char* sql);
   void exec(const char* sql);
   int changes() const { return sqlite3_changes(db_); }
+  // Whether the path it was opened by still names the file this connection opened (same
+  // device and inode), resolved against the working directory of the time of opening.
+  bool still_there() const;
 
  private:
   sqlite3* db_ = nullptr;
+  std::string absolute_path_;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
 };
 
 // BEGIN IMMEDIATE (or EXCLUSIVE) ... COMMIT, rolled back if not committed. IMMEDIATE takes
 // the write lock up front, so a transaction never fails half-way on a lock upgrade and
-// another process never sees a half-written claim.
+// another process never sees a half-written claim. DEFERRED: several reads from one snapshot.
 class SqliteTransaction {
  public:
-  enum class Mode { immediate, exclusive };
+  enum class Mode { immediate, exclusive, deferred };
   explicit SqliteTransaction(SqliteDb& db, Mode mode = Mode::immediate);
   ~SqliteTransaction();
   void commit();

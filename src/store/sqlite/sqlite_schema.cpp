@@ -3,12 +3,13 @@
 #include <array>
 
 #include "store/sqlite/sqlite_store.hpp"
+#include "store/store_identity.hpp"
 
 namespace solocron::detail {
 namespace {
 
 // Migration N brings the schema from version N to N+1. Never edit a released step: append.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, SqliteStore::kSchemaVersion> kMigrations = {
     R"sql(
 CREATE TABLE solocron_counters (
   name  TEXT PRIMARY KEY,
@@ -44,32 +45,75 @@ CREATE INDEX solocron_runs_by_time ON solocron_runs (scheduled_at);
 CREATE INDEX solocron_runs_by_job_time ON solocron_runs (job, scheduled_at);
 CREATE INDEX solocron_runs_active ON solocron_runs (node) WHERE state IN ('claimed', 'running');
 )sql",
+    // 2: claims bound to the claimant's lease, end messages, the store's identity and
+    // retention marks. The store id itself is written by migrate_to().
+    R"sql(
+ALTER TABLE solocron_runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE solocron_runs ADD COLUMN message TEXT NOT NULL DEFAULT '';
+-- Active runs by occurrence key: the forbid check reads only the earlier active runs of a
+-- job, and active_runs() all of them. (Not keyed by scheduled_at alone: when thousands of
+-- active runs share one instant, a lookup by key must not scan them all.)
+DROP INDEX solocron_runs_active;
+CREATE INDEX solocron_runs_active ON solocron_runs (job, node_key, scheduled_at)
+  WHERE state IN ('claimed', 'running');
+
+CREATE TABLE solocron_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
+-- Per job, the newest instant retention deleted: no occurrence at or before it is claimed
+-- or recorded again.
+CREATE TABLE solocron_pruned (
+  job     TEXT PRIMARY KEY,
+  through INTEGER NOT NULL
+);
+)sql",
 };
 
 }  // namespace
 
+std::int64_t SqliteStore::schema_version() {
+  {
+    auto exists = db().statement(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'solocron_schema_version'");
+    if (!exists.step()) return 0;
+  }
+  auto q = db().statement("SELECT version FROM solocron_schema_version");
+  return q.step() ? q.integer(0) : 0;
+}
+
 // Runs under an exclusive transaction: of several processes migrating at once, one applies
-// the steps and the others, once they get the lock, find nothing left to do.
-void SqliteStore::migrate() {
+// the steps and the others, once they get the lock, find nothing left to do. Read-only, it
+// writes nothing and only checks that the schema is the one this binary reads.
+void SqliteStore::migrate_to(std::int64_t target) {
   std::lock_guard lock(mutex_);
+  if (options_.read_only) {
+    const std::int64_t version = schema_version();
+    if (version == kSchemaVersion) return;
+    throw StoreError(StoreError::Kind::invalid,
+                     "sqlite: \"" + path_ + "\" has schema version " + std::to_string(version) +
+                         ", this solocron reads version " + std::to_string(kSchemaVersion) +
+                         " (opened read-only; a node started on it upgrades it)");
+  }
   SqliteTransaction tx(db(), SqliteTransaction::Mode::exclusive);
   db().exec("CREATE TABLE IF NOT EXISTS solocron_schema_version (version INTEGER NOT NULL)");
-  std::int64_t version = 0;
-  {
-    auto q = db().statement("SELECT version FROM solocron_schema_version");
-    if (q.step()) version = q.integer(0);
-  }
-  const auto latest = static_cast<std::int64_t>(kMigrations.size());
-  if (version > latest) {
+  const std::int64_t version = schema_version();
+  if (version > kSchemaVersion) {
     throw StoreError(StoreError::Kind::invalid,
                      "sqlite: schema version " + std::to_string(version) + " of \"" + path_ +
-                         "\" is newer than this solocron (" + std::to_string(latest) + ")");
+                         "\" is newer than this solocron (" + std::to_string(kSchemaVersion) + ")");
   }
-  for (auto v = version; v < latest; ++v) db().exec(kMigrations[static_cast<std::size_t>(v)]);
-  if (version != latest) {
+  for (auto v = version; v < target; ++v) db().exec(kMigrations[static_cast<std::size_t>(v)]);
+  if (version < 2 && target >= 2) {
+    db().statement("INSERT INTO solocron_meta (key, value) VALUES ('store_id', ?1)")
+        .bind(1, new_store_id())
+        .run();
+  }
+  if (version < target) {
     db().exec("DELETE FROM solocron_schema_version");
     db().statement("INSERT INTO solocron_schema_version (version) VALUES (?1)")
-        .bind(1, latest)
+        .bind(1, target)
         .run();
   }
   tx.commit();

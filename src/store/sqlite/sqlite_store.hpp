@@ -1,9 +1,10 @@
 // SqliteStore: the `sqlite:` store, for several processes on one host sharing one file.
 //
 // WAL lets readers run beside the one writer; every write is a BEGIN IMMEDIATE transaction
-// (the write lock taken up front, waits bounded by busy_timeout), so a claim and its fence
-// are written together or not at all. The store's clock is the host's clock: all processes
-// sharing the file run on this host.
+// (the write lock taken up front, waits bounded by busy_timeout), so inside it a read followed
+// by a write is as atomic as one statement: a claim, its lease check and its fence are written
+// together or not at all. The store's clock is the host's clock: all processes sharing the
+// file run on this host.
 #pragma once
 
 #include <functional>
@@ -15,17 +16,26 @@
 
 namespace solocron::detail {
 
+struct SqliteOptions {
+  std::chrono::milliseconds busy_timeout{5000};  // the longest wait for another writer
+  bool read_only = false;                        // see OpenOptions
+};
+
 class SqliteStore final : public Store {
  public:
   using NowSource = std::function<StoreTime()>;
-  static constexpr std::chrono::milliseconds kBusyTimeout{5000};
+  static constexpr std::int64_t kSchemaVersion = 2;
 
   // `path` is a file name as SQLite takes it. The file is opened on first use.
-  explicit SqliteStore(std::string path, NowSource now_source = {});
+  explicit SqliteStore(std::string path, NowSource now_source = {}, SqliteOptions options = {});
 
-  void migrate() override;
+  void migrate() override { migrate_to(kSchemaVersion); }
+  // Applies the migrations up to `version` only (tests build older schemas with it).
+  void migrate_to(std::int64_t version);
   StoreTime now() override;
   std::string describe() const override { return "sqlite:" + path_; }
+  std::string identity() override;
+  std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) override;
 
   RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) override;
   std::optional<NodeLease> renew_node(std::string_view node_id, std::int64_t token,
@@ -36,14 +46,12 @@ class SqliteStore final : public Store {
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) override;
   std::vector<bool> update(std::span<const StateUpdate> updates) override;
   void record_missed(std::span<const OccurrenceKey> keys) override;
-
-  std::vector<RunRecord> mark_lost() override;
-  std::optional<RunRecord> reclaim_lost(const OccurrenceKey& key,
-                                        std::string_view node_id) override;
+  std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
 
   std::vector<RunRecord> history(const HistoryQuery& query) override;
-  std::optional<std::chrono::sys_seconds> last_scheduled(std::string_view job) override;
-  std::vector<RunRecord> active_runs(std::string_view node_id) override;
+  std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
+      std::span<const std::string> jobs) override;
+  std::vector<RunRecord> active_runs() override;
   void prune(std::string_view job, std::size_t keep_last,
              std::optional<std::chrono::seconds> max_age) override;
 
@@ -51,18 +59,26 @@ class SqliteStore final : public Store {
   SqliteDb& db();
   std::int64_t now_ms() const;
   std::int64_t next_counter(const char* name);
+  std::int64_t schema_version();
+  bool lease_live(std::string_view node_id, std::int64_t token, std::int64_t now);
   ClaimResult claim_one(const ClaimRequest& request, std::int64_t now);
   std::vector<OccurrenceKey> interrupt_previous(const OccurrenceKey& key, std::int64_t now);
   bool update_one(const StateUpdate& update, std::int64_t now);
+  std::optional<RunRecord> reclaim_one(const ReclaimRequest& request, std::int64_t now);
   std::vector<RunRecord> select_runs(SqliteStatement& q);
+  // one(item, now) for each item, in one write transaction; the results in order.
+  template <class In, class One>
+  auto each_in_transaction(std::span<const In> items, One one);
 
   std::string path_;
   NowSource now_source_;
+  SqliteOptions options_;
   std::mutex mutex_;  // one connection, used by one thread at a time
   std::unique_ptr<SqliteDb> db_;
 };
 
-// Parses "sqlite:///abs/path.db", "sqlite:/abs/path.db" or "sqlite:relative.db".
-std::unique_ptr<Store> open_sqlite_store(const std::string& url);
+// Parses "sqlite:///abs/path.db", "sqlite:/abs/path.db" or "sqlite:relative.db", optionally
+// followed by "?mode=ro" (read-only, as OpenOptions::read_only).
+std::unique_ptr<Store> open_sqlite_store(const std::string& url, bool read_only);
 
 }  // namespace solocron::detail
