@@ -121,6 +121,7 @@ class Claimer {
   void reclaim(std::vector<Reclaim> requests);
   void stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq);
   void prune_some();
+  void miss_expired_waiting();
 
   // catch_up.cpp: false when the store failed (tried again at the next heartbeat).
   bool catch_up();

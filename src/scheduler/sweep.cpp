@@ -74,7 +74,25 @@ void Claimer::sweep() {
   } catch (const std::exception& ex) {
     events_.store_error("sweep", ex);
   }
+  miss_expired_waiting();
   prune_some();
+}
+
+// An occurrence waiting for a free slot is not claimed past its starting_deadline.
+void Claimer::miss_expired_waiting() {
+  const WallTime now = cluster_clock_.now();
+  std::vector<Occurrence> expired;
+  {
+    std::lock_guard g(mu_);
+    std::erase_if(waiting_, [&](Occurrence& o) {
+      if (within(*o.def, o.at, now)) return false;
+      expired.push_back(std::move(o));
+      return true;
+    });
+  }
+  if (!expired.empty()) {
+    write_missed({std::move(expired), "no free slot (max_concurrent_runs) within its starting_deadline"});
+  }
 }
 
 // Runs whose holder's lease is no longer live: an unstarted one (no running mark, and starts

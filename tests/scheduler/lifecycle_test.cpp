@@ -160,7 +160,7 @@ TEST_F(SchedulerTest, ShutdownTerminatesCommandsAfterGrace) {
   ASSERT_TRUE(rec.wait_count(RunEventKind::started, 1));
   std::thread stopper([&] { s.shutdown(1s); });
   ASSERT_TRUE(eventually([&] { return !s.ready(); }));
-  ASSERT_TRUE(eventually([&] { return clock.waiters() >= 3; }));
+  ASSERT_TRUE(eventually([&] { return clock.waiters() >= 4; }));
   clock.advance(1s);
   const bool finished = rec.wait_count(RunEventKind::finished, 1);
   stopper.join();
@@ -169,6 +169,37 @@ TEST_F(SchedulerTest, ShutdownTerminatesCommandsAfterGrace) {
   EXPECT_EQ(fin[0].state, RunState::interrupted);
   EXPECT_EQ(fin[0].signal, 15);
   EXPECT_EQ(history("sleepy").at(0).state, RunState::interrupted);
+}
+
+// Issue: a job that ignores SIGTERM was recorded lost: the node had stopped renewing its
+// lease. It is SIGKILLed after its kill_grace and recorded interrupted by its own node, which
+// releases its lease only after that.
+TEST_F(SchedulerTest, ShutdownKillsAJobThatIgnoresSigtermAndRecordsItInterrupted) {
+  Scheduler& s = make();
+  JobSpec j = command_job("stubborn", "* * * * * *", shell("trap '' TERM; sleep 100 & wait; sleep 100"));
+  j.kill_grace = std::chrono::milliseconds(300);
+  j.overlap = OverlapMode::forbid;
+  ASSERT_TRUE(s.add(std::move(j)));
+  s.start();
+  clock.advance(1s);
+  ASSERT_TRUE(rec.wait_count(RunEventKind::started, 1));
+  std::thread stopper([&] { s.shutdown(1s); });
+  ASSERT_TRUE(eventually([&] { return !s.ready(); }));
+  ASSERT_TRUE(eventually([&] { return clock.waiters() >= 4; }));
+  clock.advance(1s);  // grace over: SIGTERM (ignored), SIGKILL 300 ms later
+  ASSERT_TRUE(rec.wait_count(RunEventKind::finished, 1)) << rec.dump();
+  stopper.join();
+  const auto fin = rec.of(RunEventKind::finished, "stubborn");
+  EXPECT_EQ(fin[0].state, RunState::interrupted);
+  EXPECT_EQ(fin[0].signal, 9);
+  const auto h = history("stubborn");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0].state, RunState::interrupted);
+  EXPECT_EQ(h[0].message, "stopped: the node shut down");
+  EXPECT_EQ(s.statistics().lost, 0u);
+  const auto released = rec.of(RunEventKind::lease_released);
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].message, "released the lease of node node-a");
 }
 
 }  // namespace

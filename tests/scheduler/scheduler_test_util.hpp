@@ -149,9 +149,12 @@ class CuttableStore final : public Store {
     std::mutex hang_mu;
     std::condition_variable hang_cv;
     bool hanging = false;
-    // Calls that throw once for an update of this job (a write the store refuses).
-    std::atomic<int> reject_updates_of_job{0};
+    bool pausing = false;  // calls wait, then go through (a slow store, not a dead one)
+    // Batches with an outcome of this job throw (a write the store refuses), this many times.
+    std::atomic<int> reject_outcomes{0};
     std::string reject_job;
+    std::mutex identity_mu;
+    std::string identity;  // non-empty: identity() answers this (the store was replaced)
   };
 
  private:
@@ -174,18 +177,40 @@ class CuttableStore final : public Store {
     s_->hanging = false;
     s_->hang_cv.notify_all();
   }
-  // The next `times` update batches containing a write for `job` throw StoreError(internal),
-  // as a database refusing one row fails its whole statement.
-  void reject_updates_of(std::string job, int times) {
+  // While paused, calls wait; after resume() they proceed and succeed (a slow store).
+  void pause() {
+    std::lock_guard<std::mutex> g(s_->hang_mu);
+    s_->pausing = true;
+  }
+  void resume() {
+    std::lock_guard<std::mutex> g(s_->hang_mu);
+    s_->pausing = false;
+    s_->hang_cv.notify_all();
+  }
+  // The next `times` update batches holding an outcome of `job` throw StoreError(internal), as
+  // a database refusing one row fails its whole statement.
+  void reject_outcomes_of(std::string job, int times) {
     s_->reject_job = std::move(job);
-    s_->reject_updates_of_job = times;
+    s_->reject_outcomes = times;
+  }
+  // identity() answers `id` from now on (the store behind the URL is another one).
+  void replace_identity(std::string id) {
+    std::lock_guard<std::mutex> g(s_->identity_mu);
+    s_->identity = std::move(id);
   }
   void spare_lease(bool spared) { s_->lease_spared = spared; }
 
   void migrate() override { check(); inner_.migrate(); }
   StoreTime now() override { check(); return inner_.now(); }
   std::string describe() const override { return "cuttable(" + inner_.describe() + ")"; }
-  std::string identity() override { check(); return inner_.identity(); }
+  std::string identity() override {
+    check();
+    {
+      std::lock_guard<std::mutex> g(s_->identity_mu);
+      if (!s_->identity.empty()) return s_->identity;
+    }
+    return inner_.identity();
+  }
   std::unique_ptr<Store> another_connection(std::chrono::milliseconds d) override {
     auto other = std::make_unique<CuttableStore>(inner_, s_, inner_.another_connection(d));
     return other;
@@ -210,10 +235,11 @@ class CuttableStore final : public Store {
   }
   std::vector<bool> update(std::span<const StateUpdate> u) override {
     check();
-    if (s_->reject_updates_of_job > 0 &&
-        std::any_of(u.begin(), u.end(), [&](const StateUpdate& x) { return x.key.job == s_->reject_job; })) {
-      --s_->reject_updates_of_job;
-      throw StoreError(StoreError::Kind::internal, "invalid byte sequence (test)");
+    if (s_->reject_outcomes > 0 && std::any_of(u.begin(), u.end(), [&](const StateUpdate& x) {
+          return x.key.job == s_->reject_job && !is_active(x.state);
+        })) {
+      --s_->reject_outcomes;
+      throw StoreError(StoreError::Kind::internal, "invalid byte sequence for encoding (test)");
     }
     return inner_.update(u);
   }
@@ -246,6 +272,11 @@ class CuttableStore final : public Store {
         s_->hang_cv.wait(lk, [&] { return !s_->hanging; });
         --s_->blocked;
         throw StoreError(StoreError::Kind::unavailable, "store call timed out (test)");
+      }
+      if (s_->pausing) {
+        ++s_->blocked;
+        s_->hang_cv.wait(lk, [&] { return !s_->pausing; });
+        --s_->blocked;
       }
     }
     if (s_->down) throw StoreError(StoreError::Kind::unavailable, "store cut off by the test");

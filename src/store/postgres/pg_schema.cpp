@@ -60,6 +60,8 @@ ALTER TABLE solocron_runs ADD COLUMN lease_token bigint NOT NULL DEFAULT 0,
 DROP INDEX solocron_runs_active;
 CREATE INDEX solocron_runs_active ON solocron_runs (job, node_key, scheduled_at)
   WHERE state IN ('claimed', 'running');
+-- Lost runs, which every node polls each heartbeat for at_least_once re-claims.
+CREATE INDEX solocron_runs_lost ON solocron_runs (scheduled_at) WHERE state = 'lost';
 
 CREATE TABLE solocron_meta (
   key   text PRIMARY KEY,
