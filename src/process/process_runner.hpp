@@ -7,10 +7,22 @@
 //
 // The run ends when the main child has exited and its output pipes are closed. A grandchild
 // still holding the pipes after ProcessRunnerOptions::eof_grace is part of the run and is
-// SIGKILLed with the group; one that redirected its output elsewhere is left alone.
+// SIGKILLed with the group; one that redirected its output elsewhere is left alone, also when
+// the node dies later.
+//
+// A run does not outlive the node. A node killed outright (SIGKILL, the OOM killer, a crash)
+// cannot clean up, and PR_SET_PDEATHSIG follows the forking thread rather than the process, so
+// each runner forks a guardian process (see guardian.hpp) when it is constructed. Every child
+// registers its own process group with it before exec, and the runner forgets the group when
+// the run ends; when the node dies for any reason, or exits without destroying the runner, the
+// guardian SIGKILLs every group of a run still in progress within milliseconds, then exits.
+// What it does not reach: a process that left the job's group (setsid, setpgid) and what a
+// run left behind after it ended; more than kGuardianCapacity (65536) runs at once; a node
+// whose guardian could not be forked or was killed (guarded() says so).
 //
 // The runner waits for its own children by pid only. The embedding process must not set
-// SIGCHLD to SIG_IGN nor call waitpid(-1): either would take the exit status away from it.
+// SIGCHLD to SIG_IGN nor call waitpid(-1): either would take the exit status away from it
+// (and reap its guardian).
 #pragma once
 
 #include <chrono>
@@ -82,6 +94,9 @@ class ProcessRunner {
   void terminate(std::uint64_t id, std::chrono::milliseconds grace);
   // Children started whose exit callback has not been called yet.
   std::size_t running() const;
+  // True while a guardian process will kill this runner's groups if the node dies; false when
+  // it could not be forked or has been killed. Runs work the same either way.
+  bool guarded() const;
 
  private:
   struct Impl;
