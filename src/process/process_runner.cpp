@@ -343,6 +343,7 @@ void ProcessRunner::Impl::check_deadlines(Child& child, Steady::time_point now) 
   if (child.exited && child.eof_deadline && now >= *child.eof_deadline && child.pipes_open()) {
     // A process of the run still holds the output open after the main child is gone.
     signal_group(child, SIGKILL);
+    child.result.killed_lingering = true;
     child.force_report = true;
   }
 }

@@ -7,8 +7,8 @@
 //
 // The run ends when the main child has exited and its output pipes are closed. A grandchild
 // still holding the pipes after ProcessRunnerOptions::eof_grace is part of the run and is
-// SIGKILLed with the group; one that redirected its output elsewhere is left alone, also when
-// the node dies later.
+// SIGKILLed with the group, which ProcessResult::killed_lingering reports; one that redirected
+// its output elsewhere is left alone, also when the node dies later.
 //
 // A run does not outlive the node. A node killed outright (SIGKILL, the OOM killer, a crash)
 // cannot clean up, and PR_SET_PDEATHSIG follows the forking thread rather than the process, so
@@ -55,6 +55,9 @@ struct ProcessResult {
   std::optional<int> signal;
   bool timed_out = false;
   bool terminated = false;  // terminate() was called before it exited
+  // The main child had exited but processes of the run still held its output eof_grace later,
+  // so the group was SIGKILLed: a background child of the job that kept stdout or stderr.
+  bool killed_lingering = false;
   std::string output_tail;  // last tail_bytes of stdout and stderr, interleaved as read
   std::chrono::system_clock::time_point started_at;   // just before the fork
   std::chrono::system_clock::time_point finished_at;  // when the main child's exit was seen
