@@ -26,6 +26,10 @@ using Message = std::int32_t;
 // killed at once.
 constexpr int kLingerSeconds = 2;
 
+// How long the destructor waits for the guardian to exit before it SIGKILLs it. By then every
+// run has been reported, so nothing is registered; only a stopped guardian takes this long.
+constexpr int kExitWaitMs = 5000;
+
 void send_message(int fd, Message message) noexcept {
   if (fd < 0) return;
   while (::send(fd, &message, sizeof message, MSG_NOSIGNAL) < 0 && errno == EINTR) {
@@ -214,10 +218,18 @@ Guardian::Guardian() {
 }
 
 Guardian::~Guardian() {
-  if (fd_ >= 0) ::close(fd_);
-  if (pid_ > 0) {
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  if (pid_ <= 0) return;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  ::close(fd_);
+  if (pidfd >= 0) {
+    pollfd exited{pidfd, POLLIN, 0};
+    int n;
+    while ((n = ::poll(&exited, 1, kExitWaitMs)) < 0 && errno == EINTR) {
     }
+    if (n == 0) ::kill(pid_, SIGKILL);
+    ::close(pidfd);
+  }
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
 }
 

@@ -31,7 +31,8 @@ class Guardian {
   // Forks the guardian. When that fails (no memory, no processes left) the object is inert:
   // fd() == -1 and the runner works unguarded.
   Guardian();
-  // Closes the node's end: the guardian kills what is still registered, exits and is reaped.
+  // Closes the node's end: the guardian kills what is still registered, exits and is reaped
+  // (SIGKILLed first if it has not exited within 5 s, as when someone stopped it).
   ~Guardian();
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;

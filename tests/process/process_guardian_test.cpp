@@ -369,6 +369,36 @@ TEST_F(GuardianTest, IsAQuietProcessOfItsOwnThatTheRunnerReaps) {
   EXPECT_EQ(error, ESRCH);
 }
 
+TEST_F(GuardianTest, GuardiansForkedWhileOtherRunsStartKeepNoneOfTheirPipes) {
+  // A guardian forked while another thread spawns a job inherits that job's pipe for a moment;
+  // had it kept it, the run would end only when eof_grace ran out, as killed_lingering.
+  std::vector<std::shared_ptr<ChildRun>> runs;
+  std::thread starter([&] {
+    for (int i = 0; i < 40; ++i) runs.push_back(start(*runner_, shell("echo $$")));
+  });
+  for (int i = 0; i < 10; ++i) {
+    ProcessRunner other;
+    EXPECT_TRUE(other.guarded());
+    auto r = start(other, command({"true"}));
+    ASSERT_TRUE(r->wait_exit());
+    EXPECT_FALSE(r->result().killed_lingering);
+  }
+  starter.join();
+  for (auto& r : runs) {
+    ASSERT_TRUE(r->wait_exit());
+    EXPECT_EQ(r->result().exit_code, 0);
+    EXPECT_FALSE(r->result().killed_lingering);
+  }
+}
+
+TEST_F(GuardianTest, AStoppedGuardianDoesNotHangTheDestructor) {
+  const pid_t guardian = only_guardian_of(::getpid());
+  ASSERT_GT(guardian, 0);
+  ::kill(guardian, SIGSTOP);
+  runner_.reset();  // waits a while, then kills and reaps it
+  EXPECT_EQ(::kill(guardian, 0), -1) << "the guardian was not reaped";
+}
+
 TEST_F(GuardianTest, LosingTheGuardianIsReportedAndRunsGoOn) {
   const pid_t guardian = only_guardian_of(::getpid());
   ASSERT_GT(guardian, 0);
