@@ -11,11 +11,13 @@
 // its output elsewhere is left alone, also when the node dies later.
 //
 // A run does not outlive the node. A node killed outright (SIGKILL, the OOM killer, a crash)
-// cannot clean up, and PR_SET_PDEATHSIG follows the forking thread rather than the process, so
+// cannot clean up; PR_SET_PDEATHSIG follows the forking thread rather than the process and
+// reaches only the main child; a cgroup per run needs a delegation the node may not have. So
 // each runner forks a guardian process (see guardian.hpp) when it is constructed. Every child
-// registers its own process group with it before exec, and the runner forgets the group when
-// the run ends; when the node dies for any reason, or exits without destroying the runner, the
-// guardian SIGKILLs every group of a run still in progress within milliseconds, then exits.
+// registers its own process group with it before exec, so no started run is ever unknown to
+// it, and the runner forgets the group when the run ends; when the node dies for any reason,
+// or exits without destroying the runner, the guardian SIGKILLs every group of a run still in
+// progress within milliseconds, then exits.
 // What it does not reach: a process that left the job's group (setsid, setpgid) and what a
 // run left behind after it ended; more than kGuardianCapacity (65536) runs at once; a node
 // whose guardian could not be forked or was killed (guarded() says so).
