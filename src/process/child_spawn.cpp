@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "process/guardian.hpp"
+
 extern char** environ;
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -40,6 +42,7 @@ struct ChildPlan {
   int out_w = -1;
   int err_w = -1;
   int report_w = -1;
+  int guardian_fd = -1;
 };
 
 class Fd {
@@ -93,6 +96,9 @@ int above_stdio(int fd) { return fd > 2 ? fd : ::fcntl(fd, F_DUPFD_CLOEXEC, 3); 
   dfl.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
   if (::setpgid(0, 0) != 0) child_fail(plan, kStageSetup, errno);
+  // Before anything can fail or exec: from here on, the node's death kills this group. Done
+  // before the dup2s below, which could land on the guardian's descriptor.
+  guardian_register_self(plan.guardian_fd);
 
   int sources[3] = {::open("/dev/null", O_RDONLY | O_CLOEXEC), plan.out_w, plan.err_w};
   for (int i = 0; i < 3; ++i) {
@@ -217,7 +223,8 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 }  // namespace
 
-Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool want_pidfd) {
+Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool want_pidfd,
+                                                int guardian_fd) {
   if (auto invalid = validate(spec)) return Unexpected{std::move(*invalid)};
   Fd out_r, out_w, err_r, err_w, report_r, report_w;
   if (!make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) || !make_pipe(report_r, report_w)) {
@@ -235,6 +242,7 @@ Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool wa
   plan.out_w = out_w.get();
   plan.err_w = err_w.get();
   plan.report_w = report_w.get();
+  plan.guardian_fd = guardian_fd;
 
   // Blocked here so no handler of this process runs in the child before it resets them.
   sigset_t all, old;
@@ -257,6 +265,7 @@ Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool wa
   while ((n = ::read(report_r.get(), &report, sizeof report)) < 0 && errno == EINTR) {
   }
   if (n == static_cast<ssize_t>(sizeof report)) {
+    guardian_forget(guardian_fd, pid);  // while the zombie still holds the pgid
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     return Unexpected{failure_message(spec, report)};

@@ -22,8 +22,11 @@ struct SpawnedChild {
 };
 
 // Starts spec.argv in a new process group (pgid == pid) with stdin from /dev/null and
-// stdout/stderr into pipes. On failure returns a message such as
-// "cannot execute 'nosuch': No such file or directory"; the child, if any, is reaped.
-Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool want_pidfd);
+// stdout/stderr into pipes. The child registers its group with the guardian behind
+// `guardian_fd` (-1: none) before exec. On failure returns a message such as
+// "cannot execute 'nosuch': No such file or directory"; the child, if any, is forgotten by the
+// guardian and reaped.
+Expected<SpawnedChild, std::string> spawn_child(const ProcessSpec& spec, bool want_pidfd,
+                                                int guardian_fd);
 
 }  // namespace solocron::detail

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "process/child_spawn.hpp"
+#include "process/guardian.hpp"
 #include "process/output_capture.hpp"
 
 namespace solocron::detail {
@@ -30,6 +31,7 @@ constexpr int kReadsPerEvent = 4;
 // Exit polling interval when no pidfd is available.
 constexpr auto kPollInterval = 20ms;
 constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};
+constexpr std::uint64_t kGuardianTag = kWakeTag - 1;
 enum Source : std::uint64_t { kStdout = 0, kStderr = 1, kExit = 2 };
 
 std::uint64_t tag(std::uint64_t id, Source source) { return id << 2 | source; }
@@ -65,7 +67,7 @@ struct Child {
 
 // Callbacks belong to the caller; an exception from one must not take the I/O thread down.
 template <class F>
-void guarded(F&& f) {
+void call_safely(F&& f) {
   try {
     f();
   } catch (...) {
@@ -93,6 +95,8 @@ struct ProcessRunner::Impl {
   void wake();
 
   ProcessRunnerOptions options;
+  Guardian guardian;  // first: forked before this runner opens anything or starts its thread
+  std::atomic<bool> guardian_watching{false};
   int epoll_fd = -1;
   int wake_fd = -1;
   std::atomic<std::uint64_t> next_id{1};
@@ -123,6 +127,12 @@ ProcessRunner::Impl::Impl(ProcessRunnerOptions opts) : options(opts) {
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeTag;
   ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
+  if (guardian.fd() >= 0) {
+    // The guardian never writes: the only event is its end closing, i.e. its death.
+    ev.events = EPOLLRDHUP;
+    ev.data.u64 = kGuardianTag;
+    guardian_watching = ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, guardian.fd(), &ev) == 0;
+  }
   thread = std::thread([this] { loop(); });
 }
 
@@ -219,6 +229,11 @@ void ProcessRunner::Impl::on_event(std::uint64_t event_tag) {
     [[maybe_unused]] auto n = ::read(wake_fd, &count, sizeof count);
     return;
   }
+  if (event_tag == kGuardianTag) {
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, guardian.fd(), nullptr);
+    guardian_watching = false;
+    return;
+  }
   auto it = children.find(event_tag >> 2);
   if (it == children.end()) return;
   Child& child = *it->second;
@@ -244,7 +259,7 @@ void ProcessRunner::Impl::read_stream(Child& child, int stream) {
     if (child.on_line) {
       const bool from_stderr = stream == 1;
       child.lines[stream].feed(bytes, [&](std::string_view line) {
-        guarded([&] { child.on_line(line, from_stderr); });
+        call_safely([&] { child.on_line(line, from_stderr); });
       });
     }
     if (static_cast<std::size_t>(n) < buffer.size()) return;  // pipe drained
@@ -259,7 +274,7 @@ void ProcessRunner::Impl::close_stream(Child& child, int stream) {
   fd = -1;
   if (child.on_line) {
     child.lines[stream].flush(
-        [&](std::string_view line) { guarded([&] { child.on_line(line, stream == 1); }); });
+        [&](std::string_view line) { call_safely([&] { child.on_line(line, stream == 1); }); });
   }
 }
 
@@ -328,6 +343,7 @@ void ProcessRunner::Impl::check_deadlines(Child& child, Steady::time_point now) 
   if (child.exited && child.eof_deadline && now >= *child.eof_deadline && child.pipes_open()) {
     // A process of the run still holds the output open after the main child is gone.
     signal_group(child, SIGKILL);
+    child.result.killed_lingering = true;
     child.force_report = true;
   }
 }
@@ -340,12 +356,13 @@ void ProcessRunner::Impl::report(Child& child) {
     close_stream(child, stream);
   }
   if (child.pid > 0) {
+    guardian_forget(guardian.fd(), child.pid);  // before the reap frees the pgid for reuse
     while (::waitpid(child.pid, nullptr, 0) < 0 && errno == EINTR) {
     }
   }
   child.result.output_tail = child.tail.take();
   running.fetch_sub(1);
-  if (child.on_exit) guarded([&] { child.on_exit(child.result); });
+  if (child.on_exit) call_safely([&] { child.on_exit(child.result); });
 }
 
 int ProcessRunner::Impl::wait_timeout_ms(Steady::time_point now) const {
@@ -377,7 +394,7 @@ std::uint64_t ProcessRunner::start(ProcessSpec spec, LineCallback on_line, ExitC
   auto child = std::make_unique<Child>(id, std::move(spec), std::move(on_line), std::move(on_exit),
                                        impl_->options.max_line);
   child->result.started_at = std::chrono::system_clock::now();
-  auto spawned = spawn_child(child->spec, impl_->options.use_pidfd);
+  auto spawned = spawn_child(child->spec, impl_->options.use_pidfd, impl_->guardian.fd());
   if (spawned) {
     child->result.started = true;
     child->result.pid = spawned->pid;
@@ -408,5 +425,7 @@ void ProcessRunner::terminate(std::uint64_t id, std::chrono::milliseconds grace)
 }
 
 std::size_t ProcessRunner::running() const { return impl_->running.load(); }
+
+bool ProcessRunner::guarded() const { return impl_->guardian_watching.load(); }
 
 }  // namespace solocron::detail

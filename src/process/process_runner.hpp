@@ -7,10 +7,24 @@
 //
 // The run ends when the main child has exited and its output pipes are closed. A grandchild
 // still holding the pipes after ProcessRunnerOptions::eof_grace is part of the run and is
-// SIGKILLed with the group; one that redirected its output elsewhere is left alone.
+// SIGKILLed with the group, which ProcessResult::killed_lingering reports; one that redirected
+// its output elsewhere is left alone, also when the node dies later.
+//
+// A run does not outlive the node. A node killed outright (SIGKILL, the OOM killer, a crash)
+// cannot clean up; PR_SET_PDEATHSIG follows the forking thread rather than the process and
+// reaches only the main child; a cgroup per run needs a delegation the node may not have. So
+// each runner forks a guardian process (see guardian.hpp) when it is constructed. Every child
+// registers its own process group with it before exec, so no started run is ever unknown to
+// it, and the runner forgets the group when the run ends; when the node dies for any reason,
+// or exits without destroying the runner, the guardian SIGKILLs every group of a run still in
+// progress within milliseconds, then exits.
+// What it does not reach: a process that left the job's group (setsid, setpgid) and what a
+// run left behind after it ended; more than kGuardianCapacity (65536) runs at once; a node
+// whose guardian could not be forked or was killed (guarded() says so).
 //
 // The runner waits for its own children by pid only. The embedding process must not set
-// SIGCHLD to SIG_IGN nor call waitpid(-1): either would take the exit status away from it.
+// SIGCHLD to SIG_IGN nor call waitpid(-1): either would take the exit status away from it
+// (and reap its guardian).
 #pragma once
 
 #include <chrono>
@@ -43,6 +57,9 @@ struct ProcessResult {
   std::optional<int> signal;
   bool timed_out = false;
   bool terminated = false;  // terminate() was called before it exited
+  // The main child had exited but processes of the run still held its output eof_grace later,
+  // so the group was SIGKILLed: a background child of the job that kept stdout or stderr.
+  bool killed_lingering = false;
   std::string output_tail;  // last tail_bytes of stdout and stderr, interleaved as read
   std::chrono::system_clock::time_point started_at;   // just before the fork
   std::chrono::system_clock::time_point finished_at;  // when the main child's exit was seen
@@ -82,6 +99,9 @@ class ProcessRunner {
   void terminate(std::uint64_t id, std::chrono::milliseconds grace);
   // Children started whose exit callback has not been called yet.
   std::size_t running() const;
+  // True while a guardian process will kill this runner's groups if the node dies; false when
+  // it could not be forked or has been killed. Runs work the same either way.
+  bool guarded() const;
 
  private:
   struct Impl;

@@ -122,6 +122,33 @@ TEST_P(ProcessKillTest, GrandchildHoldingThePipeDoesNotDelayTheReportForever) {
   EXPECT_TRUE(exits_within(grandchild, 10s)) << "the pipe holder of a finished run was kept";
 }
 
+TEST_P(ProcessKillTest, KillingABackgroundChildThatHeldTheOutputIsReported) {
+  ProcessRunnerOptions options = this->options();
+  options.eof_grace = 1s;  // the default
+  runner_.emplace(options);
+  auto holder = start(*runner_, shell("sleep 5 &"));
+  auto detached = start(*runner_, shell("sleep 5 >/dev/null 2>&1 & echo $!"));
+  const pid_t background = first_line_pid(*detached);
+  ASSERT_GT(background, 0);
+  ASSERT_TRUE(holder->wait_exit());
+  ASSERT_TRUE(detached->wait_exit());
+  EXPECT_TRUE(holder->result().killed_lingering);
+  EXPECT_EQ(holder->result().exit_code, 0);
+  EXPECT_FALSE(detached->result().killed_lingering);
+  EXPECT_FALSE(exits_within(background, 0ms)) << "a detached background child was killed";
+  ::kill(background, SIGKILL);
+  EXPECT_TRUE(exits_within(background, 10s));
+}
+
+TEST_P(ProcessKillTest, AStoppedRunIsNotReportedAsLingering) {
+  auto r = start(*runner_, shell("sleep 100 & echo $!; sleep 100"));
+  ASSERT_GT(first_line_pid(*r), 0);
+  runner_->terminate(r->id, 0ms);
+  ASSERT_TRUE(r->wait_exit());
+  EXPECT_TRUE(r->result().terminated);
+  EXPECT_FALSE(r->result().killed_lingering);
+}
+
 TEST_P(ProcessKillTest, BackgroundProcessThatLetGoOfTheOutputIsNotKilled) {
   // Documented choice: only a process still holding the run's output is part of the run.
   auto r = start(*runner_, shell("sleep 100 >/dev/null 2>&1 & echo $!"));

@@ -39,11 +39,6 @@ class ProcessRunnerTest : public ::testing::TestWithParam<bool> {
 INSTANTIATE_TEST_SUITE_P(ExitWatch, ProcessRunnerTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "pidfd" : "polling"; });
 
-std::filesystem::path make_temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "solocron-proc-XXXXXX").string();
-  return ::mkdtemp(pattern.data());
-}
-
 TEST_P(ProcessRunnerTest, ReportsExitCode) {
   auto r = run(shell("exit 3"));
   const ProcessResult res = r->result();

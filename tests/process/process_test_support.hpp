@@ -14,11 +14,15 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -92,6 +96,21 @@ inline ProcessSpec command(std::vector<std::string> argv) {
 
 inline ProcessSpec shell(const std::string& script) { return command({"/bin/sh", "-c", script}); }
 
+inline std::filesystem::path make_temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "solocron-proc-XXXXXX").string();
+  return ::mkdtemp(pattern.data());
+}
+
+// Polls `done` every 20 ms for at most `limit` (real processes, real time).
+inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
 // True once `pid` has exited (reaping it when it became our child as an orphan).
 inline bool exits_within(pid_t pid, std::chrono::milliseconds limit) {
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -103,29 +122,59 @@ inline bool exits_within(pid_t pid, std::chrono::milliseconds limit) {
   return exited;
 }
 
-// Living (non-zombie) processes whose parent is this test process.
-inline std::vector<pid_t> living_children() {
+// The fields of /proc/PID/stat the tests look at.
+struct ProcStat {
+  std::string name;  // comm
+  char state = 0;    // 'Z' for a zombie
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+};
+
+inline std::optional<ProcStat> read_stat(pid_t pid) {
+  // Plain read(2): the process may vanish while we look, which iostreams report by throwing.
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY);
+  if (fd < 0) return std::nullopt;
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  const std::string text(buf, static_cast<std::size_t>(n));
+  const auto open_paren = text.find('(');
+  const auto close_paren = text.rfind(')');
+  if (open_paren == std::string::npos || close_paren == std::string::npos) return std::nullopt;
+  ProcStat stat;
+  stat.name = text.substr(open_paren + 1, close_paren - open_paren - 1);
+  std::istringstream rest(text.substr(close_paren + 1));
+  rest >> stat.state >> stat.ppid >> stat.pgrp >> stat.session;
+  return stat;
+}
+
+// Those of `pids` that have not exited within `limit`, a deadline shared by all of them.
+inline std::vector<pid_t> survivors(const std::vector<pid_t>& pids,
+                                    std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::vector<pid_t> alive;
+  for (pid_t pid : pids) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (!exits_within(pid, std::max(left, std::chrono::milliseconds(0)))) alive.push_back(pid);
+  }
+  return alive;
+}
+
+// Living (non-zombie) processes whose parent is `parent`, this test process by default; with
+// `name`, only those of that name.
+inline std::vector<pid_t> living_children(pid_t parent = ::getpid(), std::string_view name = {}) {
   std::vector<pid_t> found;
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) return found;
   while (dirent* entry = ::readdir(dir)) {
     const pid_t pid = static_cast<pid_t>(std::atol(entry->d_name));
     if (pid <= 0) continue;
-    // Plain read(2): the process may vanish while we look, which iostreams report by throwing.
-    const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY);
-    if (fd < 0) continue;
-    char buf[512];
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
-    if (n <= 0) continue;
-    const std::string text(buf, static_cast<std::size_t>(n));
-    const auto close_paren = text.rfind(')');
-    if (close_paren == std::string::npos) continue;
-    std::istringstream rest(text.substr(close_paren + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == ::getpid() && state != 'Z') found.push_back(pid);
+    const auto stat = read_stat(pid);
+    if (!stat || stat->ppid != parent || stat->state == 'Z') continue;
+    if (name.empty() || stat->name == name) found.push_back(pid);
   }
   ::closedir(dir);
   return found;
@@ -140,12 +189,17 @@ class SubreaperEnvironment : public ::testing::Environment {
 
 // Fails the test if a process it started is still alive, then kills it so others are clean.
 inline void expect_no_process_left() {
-  auto left = living_children();
-  for (pid_t pid : left) {
-    if (exits_within(pid, 10s)) continue;
-    ADD_FAILURE() << "process " << pid << " was left running";
-    ::kill(pid, SIGKILL);
-    exits_within(pid, 10s);
+  // In rounds: a process that exits hands its own children over to this (subreaper) process.
+  for (int round = 0; round < 8; ++round) {
+    const auto children = living_children();
+    if (children.empty()) break;
+    for (pid_t pid : survivors(children, 10s)) {
+      const auto stat = read_stat(pid);
+      ADD_FAILURE() << "process " << pid << " (" << (stat ? stat->name : "?")
+                    << ") was left running";
+      ::kill(pid, SIGKILL);
+      exits_within(pid, 10s);
+    }
   }
   while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
