@@ -57,6 +57,7 @@ Executor::~Executor() {
 }
 
 void Executor::start() {
+  runner();
   std::lock_guard g(mu_);
   spawn(std::min(settings_.max_concurrent_runs, kInitialWorkers));
 }
@@ -173,9 +174,18 @@ void Executor::execute_callable(const RunPtr& run) {
          std::move(message));
 }
 
+// Made at start, while the node is small: the runner forks its guardian process then (a copy
+// of the node's memory until it changes), which kills every run's process group if the node
+// dies.
 detail::ProcessRunner& Executor::runner() {
   std::lock_guard g(mu_);
-  if (!runner_) runner_ = std::make_unique<detail::ProcessRunner>();
+  if (!runner_) {
+    runner_ = std::make_unique<detail::ProcessRunner>();
+    if (!runner_->guarded()) {
+      events_.emit(RunEventKind::unguarded,
+                   "could not start the guardian process: jobs will not be killed if this node dies");
+    }
+  }
   return *runner_;
 }
 
@@ -213,6 +223,9 @@ void Executor::execute_command(const RunPtr& run) {
     if (!res.started) {
       state = RunState::failed;
       message = res.start_error;
+    } else if (res.killed_lingering) {
+      message += std::string(message.empty() ? "" : "; ") +
+                 "background process(es) of the job still held its output 1s after it exited: killed";
     }
     finish(run, state, res.exit_code, res.signal, res.output_tail, std::move(message));
   };
