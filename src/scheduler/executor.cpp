@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "cron/duration.hpp"
+#include "process/output_text.hpp"
 #include "scheduler/scheduler_impl.hpp"
 
 namespace solocron {
@@ -223,6 +224,8 @@ void Scheduler::Impl::execute_command(const std::shared_ptr<Run>& run) {
 void Scheduler::Impl::finish(const std::shared_ptr<Run>& run, RunState state,
                              std::optional<int> exit_code, std::optional<int> signal,
                              std::string tail) {
+  // Output is bytes; the record and every JSON made from it need valid UTF-8 without NUL.
+  tail = detail::storable_text(tail);
   switch (state) {
     case RunState::succeeded: ++counters.succeeded; break;
     case RunState::failed: ++counters.failed; break;
