@@ -173,6 +173,7 @@ void Scheduler::Impl::execute_command(const std::shared_ptr<Run>& run) {
   spec.argv = cmd.shell ? std::vector<std::string>{"/bin/sh", "-c", cmd.shell_command} : cmd.argv;
   spec.working_dir = cmd.working_dir;
   for (const auto& [k, v] : cmd.env) spec.extra_env.emplace_back(k, v);
+  spec.inherit_env = cmd.inherit_env;
   // The contract's variables come last so a job's env cannot fake them.
   spec.extra_env.emplace_back("SOLOCRON_JOB", run->key.job);
   spec.extra_env.emplace_back("SOLOCRON_SCHEDULED_AT", format_rfc3339(run->key.scheduled_at, "UTC", true));
