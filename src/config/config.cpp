@@ -13,6 +13,7 @@
 #include "config/job_reader.hpp"
 #include "config/node_reader.hpp"
 #include "config/yaml_reader.hpp"
+#include "cron/zone_table.hpp"
 #include "process/output_text.hpp"
 
 namespace solocron::detail {
@@ -29,6 +30,11 @@ std::string ConfigError::to_string() const {
 std::optional<std::string> node_id_error(const std::string& id) {
   if (!validate_job_name(id)) return std::nullopt;  // node ids follow the job-name rule
   return quote(id) + " is not a valid node id: it must match [A-Za-z0-9_.-]{1,128}";
+}
+
+std::optional<std::string> time_zone_error(const std::string& zone) {
+  if (load_zone_table(zone)) return std::nullopt;
+  return quote(zone) + " is not a known IANA time zone (expected e.g. Europe/Berlin)";
 }
 
 namespace {
@@ -105,25 +111,53 @@ void sort_by_position(std::vector<ConfigError>& errors) {
   });
 }
 
+// Where a second YAML document starts, or npos. In YAML a line that starts with "---" or
+// "..." followed by white space or its end is a document marker wherever it stands (the spec's
+// c-forbidden lines: no scalar may contain one), so a scan of the lines finds the documents
+// without a second parse. yaml-cpp's LoadAll cannot be used: it loops for ever, its memory
+// growing, on some malformed input (found by fuzz_config_read: "!!str,gre").
+std::size_t second_document_at(std::string_view text) {
+  bool content = false;    // the first document has begun (a marker or a value)
+  bool ended = false;      // the first document was closed with "..."
+  for (std::size_t at = 0; at < text.size();) {
+    auto nl = text.find('\n', at);
+    const std::string_view line = text.substr(at, nl == std::string_view::npos ? nl : nl - at);
+    auto is_marker = [&](std::string_view m) {
+      return line.starts_with(m) && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    };
+    const auto first = line.find_first_not_of(" \t\r");
+    const bool blank = first == std::string_view::npos || line[first] == '#';
+    if (is_marker("---")) {
+      if (content) return at;
+      content = true;
+    } else if (is_marker("...")) {
+      ended = content;
+    } else if (!blank && !line.starts_with('%')) {
+      if (ended) return at;
+      content = true;
+    }
+    if (nl == std::string_view::npos) break;
+    at = nl + 1;
+  }
+  return std::string_view::npos;
+}
+
 // The one document of the file; a second one is an error (it would be ignored otherwise).
 std::optional<YAML::Node> load_document(std::string_view text, const std::string& file,
                                         ConfigLoad& out) {
-  std::vector<YAML::Node> docs;
+  if (auto second = second_document_at(text); second != std::string_view::npos) {
+    out.errors.push_back(error_at(text, second, file,
+                                  "a second YAML document; a configuration is one document "
+                                  "(remove the \"---\" or merge the two)"));
+    return std::nullopt;
+  }
   try {
-    docs = YAML::LoadAll(std::string(text));
+    return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     out.errors.push_back(ConfigError{file, e.mark.line + 1, e.mark.column + 1, "",
                                      "YAML syntax error: " + e.msg});
     return std::nullopt;
   }
-  if (docs.size() > 1) {
-    const YAML::Mark m = docs[1].Mark();
-    out.errors.push_back(ConfigError{file, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0,
-                                     "", "a second YAML document; a configuration is one document "
-                                         "(remove the \"---\" or merge the two)"});
-    return std::nullopt;
-  }
-  return docs.empty() ? YAML::Node() : docs[0];
 }
 
 void read_root(const YAML::Node& root, YamlReader& r, ConfigLoad& out) {

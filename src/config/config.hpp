@@ -62,5 +62,7 @@ ConfigLoad parse_config(std::string_view yaml_text, const std::string& file_labe
 
 // Why `id` cannot be a node id ([A-Za-z0-9_.-]{1,128}), or nullopt.
 std::optional<std::string> node_id_error(const std::string& id);
+// Why `zone` is not an IANA time zone this host knows, or nullopt.
+std::optional<std::string> time_zone_error(const std::string& zone);
 
 }  // namespace solocron::detail

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "cron/zone_table.hpp"
 
 namespace solocron::detail {
 
@@ -50,11 +49,10 @@ void read_schedule(const YAML::Node& node, const std::string& path, const NodeSe
   if (const auto& zone = node["time_zone"]) {
     if (auto tz = r.string(zone, path + ".time_zone")) {
       // Checked here so the error is on this key, not on the schedule read in the zone.
-      if (load_zone_table(*tz)) {
-        options.time_zone = *tz;
+      if (auto bad = time_zone_error(*tz)) {
+        r.error(zone, path + ".time_zone", *bad);
       } else {
-        r.error(zone, path + ".time_zone",
-                quote(*tz) + " is not a known IANA time zone (expected e.g. Europe/Berlin)");
+        options.time_zone = *tz;
       }
     }
   }

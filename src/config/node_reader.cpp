@@ -2,7 +2,6 @@
 
 #include "config/http_address.hpp"
 #include "cron/duration.hpp"
-#include "cron/zone_table.hpp"
 #include "store/store_url.hpp"
 
 namespace solocron::detail {
@@ -14,32 +13,30 @@ const std::initializer_list<std::string_view> kNodeKeys = {
     "heartbeat", "node_ttl",  "max_clock_skew", "shutdown_grace", "max_concurrent_runs",
     "history_keep_last", "history_max_age", "http"};
 
+// Reads node.KEY, a string that `problem` accepts (returns nullopt for), into `out`.
+template <class Check>
+void read_checked(const YAML::Node& node, const char* key, YamlReader& r, std::string& out,
+                  Check problem) {
+  const auto& n = node[key];
+  if (!n) return;
+  const std::string path = std::string("node.") + key;
+  auto v = r.string(n, path);
+  if (!v) return;
+  if (std::optional<std::string> bad = problem(*v)) {
+    r.error(n, path, *bad);
+  } else {
+    out = *v;
+  }
+}
+
 void read_strings(const YAML::Node& node, YamlReader& r, Config& c) {
-  NodeSettings& s = c.node;
-  if (const auto& n = node["id"]) {
-    if (auto v = r.string(n, "node.id")) {
-      if (auto bad = node_id_error(*v)) r.error(n, "node.id", *bad);
-      else s.node_id = *v;
-    }
-  }
-  if (const auto& n = node["time_zone"]) {
-    if (auto v = r.string(n, "node.time_zone")) {
-      if (load_zone_table(*v)) s.default_time_zone = *v;
-      else r.error(n, "node.time_zone", quote(*v) + " is not a known IANA time zone (expected e.g. Europe/Berlin)");
-    }
-  }
-  if (const auto& n = node["store"]) {
-    if (auto v = r.string(n, "node.store")) {
-      if (auto bad = store_url_error(*v)) r.error(n, "node.store", *bad);
-      else c.store_url = *v;
-    }
-  }
-  if (const auto& n = node["http"]) {
-    if (auto v = r.string(n, "node.http")) {
-      if (auto a = parse_http_address(*v); !a) r.error(n, "node.http", a.error());
-      else c.http_address = *v;
-    }
-  }
+  read_checked(node, "id", r, c.node.node_id, node_id_error);
+  read_checked(node, "time_zone", r, c.node.default_time_zone, time_zone_error);
+  read_checked(node, "store", r, c.store_url, [](const std::string& v) { return store_url_error(v); });
+  read_checked(node, "http", r, c.http_address, [](const std::string& v) {
+    auto a = parse_http_address(v);
+    return a ? std::nullopt : std::optional<std::string>(a.error());
+  });
   if (const auto& n = node["log_format"]) {
     if (auto v = r.choice(n, "node.log_format", {"text", "json"})) c.log_format = *v;
   }

@@ -231,7 +231,10 @@ TEST(ConfigValidation, RejectsWhatRunCannotUse) {
       {"jobs:\n" + job + "    inherit_env: [PATH, \"A B\"]\n", "f:5:25: jobs[0].inherit_env[1]: \"A B\" is not a valid environment variable name"},
       {"jobs:\n" + job + "    timeout: 1s\n    timeout: 2s\n", "f:6:5: jobs[0].timeout: duplicate key \"timeout\" (first on line 5)"},
       {"node: {}\nnode: {}\n", "f:2:1: node: duplicate key \"node\" (first on line 1)"},
-      {"jobs: []\n---\njobs: []\n", "f:3:1: a second YAML document"},
+      {"jobs: []\n---\njobs: []\n", "f:2:1: a second YAML document"},
+      {"---\njobs: []\n--- # again\n", "f:3:1: a second YAML document"},
+      {"jobs: []\n...\njobs: []\n", "f:3:1: a second YAML document"},
+      {"!!str,gre", "f:1:1: expected a mapping"},  // yaml-cpp's LoadAll loops for ever on it
       {"jobs:\n  - name: a\n    schedule: \"* * * * *\"\n    command: [\"x\\0y\"]\n", "f:4:15: jobs[0].command[0]: contains a NUL character"},
       {"jobs:\n  - name: \"a\\nb\"\n    schedule: \"* * * * *\"\n    command: [x]\n", "f:2:11: jobs[0].name: job name \"a\nb\" must match"},
       {"jobs: []\n# caf\xC3\xA9 \xFF\n", "f:2:9: not valid UTF-8 (byte 0xff)"},  // columns count bytes
@@ -243,6 +246,17 @@ TEST(ConfigValidation, RejectsWhatRunCannotUse) {
     ASSERT_FALSE(load.errors.empty()) << c.yaml;
     EXPECT_NE(load.errors[0].to_string().find(c.want), std::string::npos)
         << c.yaml << "\nwant: " << c.want << "\ngot:\n" << all_errors(load);
+  }
+}
+
+TEST(ConfigValidation, OneDocumentMayBeMarked) {
+  for (const char* yaml : {"---\njobs: []\n", "%YAML 1.2\n---\njobs: []\n...\n# the end\n",
+                           "# c\n--- {jobs: []}\n", "jobs: []\n----: x\n",
+                           "jobs:\n  - name: a\n    schedule: \"@hourly\"\n    shell: true\n"
+                           "    command: |\n      echo ---\n      --- not a marker here\n"}) {
+    auto load = parse_config(yaml, "f");
+    std::string all = all_errors(load);
+    EXPECT_EQ(all.find("second YAML document"), std::string::npos) << yaml << "\n" << all;
   }
 }
 
