@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -23,11 +24,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
+std::string store_dir;  // removed when the fuzzer exits
+
 solocron::Store& store() {
   static std::unique_ptr<solocron::Store> s = [] {
-    std::string dir = (std::filesystem::temp_directory_path() / "solocron-fuzz.XXXXXX").string();
-    if (mkdtemp(dir.data()) == nullptr) __builtin_trap();
-    auto st = solocron::open_store("sqlite:" + dir + "/fuzz.db");
+    store_dir = (std::filesystem::temp_directory_path() / "solocron-fuzz.XXXXXX").string();
+    if (mkdtemp(store_dir.data()) == nullptr) __builtin_trap();
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(store_dir, ec);
+    });
+    auto st = solocron::open_store("sqlite:" + store_dir + "/fuzz.db");
     st->migrate();
     if (!st->register_node("fuzz", 24h).acquired) __builtin_trap();
     return st;

@@ -46,7 +46,7 @@ std::vector<BadFile> bad_files() {
       {"duplicate job key", "jobs:\n" + kJob + "    timeout: 1s\n    timeout: 2s\n", ":6:5: jobs[0].timeout: duplicate key \"timeout\" (first on line 5)"},
       {"duplicate node key", "node:\n  heartbeat: 1s\n  heartbeat: 2s\njobs:\n" + kJob, ":3:3: node.heartbeat: duplicate key"},
       {"duplicate top-level key", "jobs:\n" + kJob + "jobs: []\n", ":5:1: jobs: duplicate key \"jobs\" (first on line 1)"},
-      {"a second document", "jobs:\n" + kJob + "---\njobs: []\n", ":6:1: a second YAML document"},
+      {"a second document", "jobs:\n" + kJob + "---\njobs: []\n", ":5:1: a second YAML document"},
       {"not UTF-8", "# \xFF\njobs:\n" + kJob, ":1:3: not valid UTF-8 (byte 0xff)"},
       {"YAML syntax", "jobs: [\n", ":2:1: YAML syntax error"},
       {"unknown top-level key", "job: []\n", ":1:1: job: unknown key \"job\""},

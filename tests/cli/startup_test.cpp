@@ -130,13 +130,25 @@ TEST(Startup, AHundredMegabyteFileIsRefusedBeforeParsing) {
 
 // The reload reads the file on a thread of its own: a SIGTERM that comes while a large file is
 // being parsed is answered at once, and the reload never completes.
-TEST(Shutdown, SigtermDuringTheReloadOfALargeFileExits0) {
+// A node serving kJobs from dir/jobs.yaml.
+class Shutdown : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_file(cfg, kJobs);
+    node = std::make_unique<Daemon>(
+        std::vector<std::string>{"run", "--config", cfg, "--store", "sqlite:" + (dir / "s.db").string(),
+                                 "--node-id", "n1"},
+        dir / "n1.log");
+    ASSERT_TRUE(eventually([&] { return node->log().find("node_started") != std::string::npos; }, 20s))
+        << node->log();
+  }
   TempDir dir;
-  const auto cfg = (dir / "jobs.yaml").string();
-  write_file(cfg, kJobs);
-  Daemon d({"run", "--config", cfg, "--store", "sqlite:" + (dir / "s.db").string(), "--node-id", "n1"},
-           dir / "n1.log");
-  ASSERT_TRUE(eventually([&] { return d.log().find("node_started") != std::string::npos; }, 20s)) << d.log();
+  const std::string cfg = (dir / "jobs.yaml").string();
+  std::unique_ptr<Daemon> node;
+};
+
+TEST_F(Shutdown, SigtermDuringTheReloadOfALargeFileExits0) {
+  Daemon& d = *node;
   // Just under the 4 MiB limit: 40000 jobs take seconds to read and check.
   {
     std::ofstream out(cfg);
@@ -156,13 +168,8 @@ TEST(Shutdown, SigtermDuringTheReloadOfALargeFileExits0) {
 }
 
 // A file that never finishes reading (a FIFO nobody writes): the node still stops on SIGTERM.
-TEST(Shutdown, SigtermWhileAReloadIsStuckReadingExits0) {
-  TempDir dir;
-  const auto cfg = (dir / "jobs.yaml").string();
-  write_file(cfg, kJobs);
-  Daemon d({"run", "--config", cfg, "--store", "sqlite:" + (dir / "s.db").string(), "--node-id", "n1"},
-           dir / "n1.log");
-  ASSERT_TRUE(eventually([&] { return d.log().find("node_started") != std::string::npos; }, 20s)) << d.log();
+TEST_F(Shutdown, SigtermWhileAReloadIsStuckReadingExits0) {
+  Daemon& d = *node;
   std::filesystem::remove(cfg);
   ASSERT_EQ(mkfifo(cfg.c_str(), 0600), 0);
   d.signal(SIGHUP);
@@ -174,7 +181,7 @@ TEST(Shutdown, SigtermWhileAReloadIsStuckReadingExits0) {
 }
 
 // SIGTERM while the first read of a file is stuck: the node was never started; it exits 0.
-TEST(Shutdown, SigtermWhileTheFirstReadIsStuckExits0) {
+TEST(ShutdownAtStart, SigtermWhileTheFirstReadIsStuckExits0) {
   TempDir dir;
   const auto cfg = (dir / "jobs.yaml").string();
   ASSERT_EQ(mkfifo(cfg.c_str(), 0600), 0);
