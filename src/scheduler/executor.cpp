@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cron/time_text.hpp"
+#include "process/output_text.hpp"
 
 namespace solocron::detail {
 
@@ -194,6 +195,7 @@ void Executor::execute_command(const RunPtr& run) {
   detail::ProcessSpec spec;
   spec.argv = cmd.shell ? std::vector<std::string>{"/bin/sh", "-c", cmd.shell_command} : cmd.argv;
   spec.working_dir = cmd.working_dir;
+  spec.inherit_env = cmd.inherit_env;
   for (const auto& [k, v] : cmd.env) spec.extra_env.emplace_back(k, v);
   // The contract's variables come last so a job's env cannot fake them.
   spec.extra_env.emplace_back("SOLOCRON_JOB", run->key.job);
@@ -261,6 +263,9 @@ void Executor::kill_processes() {
 
 void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit_code,
                       std::optional<int> signal, std::string tail, std::string message) {
+  // Output is bytes; the record and every JSON made from it need valid UTF-8 without NUL.
+  tail = storable_text(tail);
+  message = storable_text(message);
   switch (state) {
     case RunState::succeeded: ++events_.counters.succeeded; break;
     case RunState::failed: ++events_.counters.failed; break;
