@@ -292,6 +292,8 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
   std::vector<RunEvent> events;
   std::vector<RunPtr> won;
   std::vector<OccurrenceKey> replaced;
+  // Fences only grow, across batches (within one, the store may issue them in key order).
+  const std::int64_t fence_before = max_fence_;
   bool went_back = false;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ClaimResult& r = results[i];
@@ -299,7 +301,7 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
     switch (r.outcome) {
       case ClaimResult::Outcome::won:
         ++events_.counters.claims_won;
-        if (r.fence <= max_fence_) went_back = true;
+        if (r.fence <= fence_before) went_back = true;
         max_fence_ = std::max(max_fence_, r.fence);
         e.fence = r.fence;
         registry_.claimed(*runs[i], r.fence, token);
