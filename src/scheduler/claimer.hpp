@@ -111,7 +111,7 @@ class Claimer {
 
   // sweep.cpp
   void sweep();
-  void take_over(const std::vector<RunRecord>& active, const std::vector<NodeLease>& leases);
+  void take_over(const std::vector<RunRecord>& orphans);
   void reclaim_lost();
   struct Reclaim {
     std::shared_ptr<const JobDef> def;
