@@ -216,9 +216,9 @@ void Claimer::prune_some() {
   std::vector<std::string> jobs;
   {
     std::lock_guard g(mu_);
-    const std::size_t n = std::min(kPrunesPerSweep, prune_dirty_.size());
-    jobs.assign(prune_dirty_.begin(), prune_dirty_.begin() + static_cast<std::ptrdiff_t>(n));
-    prune_dirty_.erase(prune_dirty_.begin(), prune_dirty_.begin() + static_cast<std::ptrdiff_t>(n));
+    while (!prune_dirty_.empty() && jobs.size() < kPrunesPerSweep) {
+      jobs.push_back(std::move(prune_dirty_.extract(prune_dirty_.begin()).value()));
+    }
   }
   for (const std::string& job : jobs) {
     try {
