@@ -133,32 +133,46 @@ Schedule parse_or_die(const std::string& text) {
 // that a lost lease can be traced to the heartbeat's calls.
 class TimedStore final : public Store {
  public:
-  explicit TimedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
-
   struct Calls {
     std::size_t count = 0;
     std::vector<double> ms;  // per call
   };
+  // Shared by a node's connections (the lease has its own).
+  struct Stats {
+    std::mutex mu;
+    std::map<std::string, Calls> calls;
+    std::vector<Clock::time_point> renewals;
+    std::atomic<int> slow_last_scheduled_ms{0};
+  };
+
+  explicit TimedStore(std::unique_ptr<Store> inner, std::shared_ptr<Stats> stats = nullptr)
+      : inner_(std::move(inner)), stats_(stats ? std::move(stats) : std::make_shared<Stats>()) {}
+
   std::map<std::string, Calls> calls() const {
-    std::lock_guard g(mu_);
-    return calls_;
+    std::lock_guard g(stats_->mu);
+    return stats_->calls;
   }
   std::vector<Clock::time_point> renewals() const {
-    std::lock_guard g(mu_);
-    return renewals_;
+    std::lock_guard g(stats_->mu);
+    return stats_->renewals;
   }
+  std::atomic<int>& slow_last_scheduled_ms = stats_->slow_last_scheduled_ms;
 
   void migrate() override { timed("migrate", [&] { inner_->migrate(); }); }
   StoreTime now() override { return timed("now", [&] { return inner_->now(); }); }
   std::string describe() const override { return inner_->describe(); }
+  std::string identity() override { return timed("identity", [&] { return inner_->identity(); }); }
+  std::unique_ptr<Store> another_connection(std::chrono::milliseconds d) override {
+    return std::make_unique<TimedStore>(inner_->another_connection(d), stats_);
+  }
   RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl) override {
     return timed("register_node", [&] { return inner_->register_node(id, ttl); });
   }
   std::optional<NodeLease> renew_node(std::string_view id, std::int64_t token,
                                       std::chrono::milliseconds ttl) override {
     {
-      std::lock_guard g(mu_);
-      renewals_.push_back(Clock::now());
+      std::lock_guard g(stats_->mu);
+      stats_->renewals.push_back(Clock::now());
     }
     return timed("renew_node", [&] { return inner_->renew_node(id, token, ttl); });
   }
@@ -175,21 +189,26 @@ class TimedStore final : public Store {
   void record_missed(std::span<const OccurrenceKey> k) override {
     timed("record_missed", [&] { inner_->record_missed(k); });
   }
-  std::vector<RunRecord> mark_lost() override { return timed("mark_lost", [&] { return inner_->mark_lost(); }); }
-  std::optional<RunRecord> reclaim_lost(const OccurrenceKey& k, std::string_view id) override {
-    return timed("reclaim_lost", [&] { return inner_->reclaim_lost(k, id); });
+  std::vector<bool> recorded(std::span<const OccurrenceKey> k) override {
+    return timed("recorded", [&] { return inner_->recorded(k); });
+  }
+  std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> r) override {
+    return timed("reclaim", [&] { return inner_->reclaim(r); });
   }
   std::vector<RunRecord> history(const HistoryQuery& q) override {
     return timed("history", [&] { return inner_->history(q); });
   }
-  std::optional<sys_seconds> last_scheduled(std::string_view job) override {
-    // --lease-stall: a slow store for the catch-up pass (which runs on the lease thread).
-    std::this_thread::sleep_for(std::chrono::milliseconds(slow_last_scheduled_ms.load()));
-    return timed("last_scheduled", [&] { return inner_->last_scheduled(job); });
+  std::vector<std::optional<sys_seconds>> last_scheduled(std::span<const std::string> jobs) override {
+    // --lease-stall: a slow store for the catch-up pass, once per job asked.
+    std::this_thread::sleep_for(std::chrono::milliseconds(slow_last_scheduled_ms.load()) *
+                                static_cast<int>(jobs.size()));
+    return timed("last_scheduled", [&] { return inner_->last_scheduled(jobs); });
   }
-  std::atomic<int> slow_last_scheduled_ms{0};
   std::vector<RunRecord> active_runs(std::string_view id) override {
     return timed("active_runs", [&] { return inner_->active_runs(id); });
+  }
+  std::vector<RunRecord> orphaned_runs() override {
+    return timed("orphaned_runs", [&] { return inner_->orphaned_runs(); });
   }
   void prune(std::string_view job, std::size_t keep, std::optional<std::chrono::seconds> age) override {
     timed("prune", [&] { inner_->prune(job, keep, age); });
@@ -205,8 +224,8 @@ class TimedStore final : public Store {
       std::chrono::steady_clock::time_point t0;
       ~Done() {
         const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        std::lock_guard g(self->mu_);
-        Calls& c = self->calls_[name];
+        std::lock_guard g(self->stats_->mu);
+        Calls& c = self->stats_->calls[name];
         ++c.count;
         c.ms.push_back(ms);
       }
@@ -215,9 +234,7 @@ class TimedStore final : public Store {
   }
 
   std::unique_ptr<Store> inner_;
-  mutable std::mutex mu_;
-  std::map<std::string, Calls> calls_;
-  std::vector<Clock::time_point> renewals_;
+  std::shared_ptr<Stats> stats_;
 };
 
 // Prints node-level trouble (lease lost, store errors, ...) as it happens, with the time.
@@ -265,6 +282,7 @@ struct Cluster {
       stores.back()->migrate();
       NodeSettings s;
       s.node_id = "n" + std::to_string(n + 1);
+      if (const char* slots = std::getenv("SOLOCRON_BENCH_SLOTS")) s.max_concurrent_runs = std::stoul(slots);
       nodes.push_back(std::make_unique<Scheduler>(s, *stores.back()));
       nodes.back()->set_observer(&trouble);
     }

@@ -211,6 +211,10 @@ class Store {
   // Inserts `missed` records for occurrences nobody claimed (insert-if-absent; existing kept;
   // instants retention has pruned are not recorded again).
   virtual void record_missed(std::span<const OccurrenceKey> keys) = 0;
+  // Per key: whether the occurrence is decided already (a record in any state, or pruned). A
+  // read, no guarantee: a node that is not an occurrence's preferred claimant asks first, so
+  // that its fallback claims do not take the write lock for nothing.
+  virtual std::vector<bool> recorded(std::span<const OccurrenceKey> keys) = 0;
   // Re-claims (see ReclaimRequest); per request, the new record when applied.
   virtual std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) = 0;
 

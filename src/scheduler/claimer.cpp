@@ -16,13 +16,12 @@ constexpr std::size_t kClaimChunk = 256;
 // not_claimed (waiting) or left to the next catch-up (retries).
 constexpr std::size_t kMaxWaiting = 1000000;
 constexpr std::size_t kMaxRetained = 10000;
-constexpr int kMarkAttempts = 3;
 }  // namespace
 
 Claimer::Claimer(const NodeSettings& settings, std::string node_id, Store& store, Clock& clock,
                  ClusterClock& cluster_clock, Events& events, JobTable& jobs,
                  RunRegistry& registry, NodeSession& session, Executor& executor,
-                 Redecide redecide)
+                 StateWriter& writer, Redecide redecide)
     : settings_(settings),
       node_id_(std::move(node_id)),
       store_(store),
@@ -33,6 +32,7 @@ Claimer::Claimer(const NodeSettings& settings, std::string node_id, Store& store
       registry_(registry),
       session_(session),
       executor_(executor),
+      writer_(writer),
       redecide_(std::move(redecide)) {}
 
 Claimer::~Claimer() { stop(); }
@@ -142,6 +142,7 @@ void Claimer::submit(std::vector<Occurrence> occs) {
       const std::size_t rank = rendezvous_rank(o.def->name, o.at, node_id_, live_nodes_);
       delay = std::min<std::chrono::milliseconds>(kRankDelay * static_cast<int>(rank), kMaxRankDelay);
     }
+    o.fallback = delay.count() > 0;
     by_delay[delay].push_back(std::move(o));
   }
   for (auto& [delay, batch] : by_delay) pending_.emplace(now + delay, std::move(batch));
@@ -247,6 +248,7 @@ void Claimer::claim(std::vector<Occurrence> occs) {
   if (!expired.empty()) {
     write_missed({std::move(expired), "no free slot (max_concurrent_runs) within its starting_deadline"});
   }
+  drop_recorded_fallbacks(occs);
   for (std::size_t first = 0; first < occs.size(); first += kClaimChunk) {
     const std::size_t end = std::min(occs.size(), first + kClaimChunk);
     const std::size_t slots = registry_.reserve(end - first);
@@ -273,6 +275,35 @@ void Claimer::claim(std::vector<Occurrence> occs) {
     claim_reserved(std::vector<Occurrence>(std::make_move_iterator(occs.begin() + first),
                                            std::make_move_iterator(occs.begin() + end)));
   }
+}
+
+// A fallback claim (after the rank stagger) usually finds its occurrence taken by the preferred
+// node. A read says so without the write lock and without holding a slot for it.
+void Claimer::drop_recorded_fallbacks(std::vector<Occurrence>& occs) {
+  std::vector<OccurrenceKey> keys;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < occs.size(); ++i) {
+    if (occs[i].fallback) {
+      keys.push_back(key_of(occs[i]));
+      index.push_back(i);
+    }
+  }
+  if (keys.empty()) return;
+  std::vector<bool> decided;
+  try {
+    decided = store_.recorded(keys);
+  } catch (const std::exception&) {
+    return;  // unknown: the claims decide
+  }
+  std::vector<bool> drop(occs.size(), false);
+  for (std::size_t k = 0; k < index.size() && k < decided.size(); ++k) {
+    if (!decided[k]) continue;
+    drop[index[k]] = true;
+    ++events_.counters.claims_taken;
+    if (events_.observed()) events_.emit(events_.make(RunEventKind::claim_taken, keys[k]));
+  }
+  std::size_t i = 0;
+  std::erase_if(occs, [&](const Occurrence&) { return drop[i++]; });
 }
 
 void Claimer::claim_reserved(std::vector<Occurrence> occs) {
@@ -379,48 +410,39 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
   mark_and_start(std::move(won));
 }
 
-// Starts are gated on the stored `running` mark, written for a whole batch in one call: a run
-// whose node dies before the mark is stored never started, certainly, and another node may
-// take its occurrence over.
+// Starts are gated on the stored `running` mark: a run whose node dies before the mark is
+// stored never started, certainly, and another node may take its occurrence over. The marks go
+// through the StateWriter, in one batch with the outcomes of other runs, and the claimer goes
+// on claiming meanwhile; each run starts when its mark is acknowledged.
 void Claimer::mark_and_start(std::vector<RunPtr> runs) {
-  if (runs.empty()) return;
-  std::vector<StateUpdate> marks;
-  marks.reserve(runs.size());
-  for (const RunPtr& r : runs) marks.push_back({r->key, r->fence, RunState::running, {}, {}, {}, {}});
-  std::vector<bool> applied;
-  std::string error;
-  for (int attempt = 0; attempt < kMarkAttempts && applied.size() != marks.size(); ++attempt) {
-    try {
-      applied = store_.update(marks);
-    } catch (const std::exception& ex) {
-      error = ex.what();
-      events_.store_error("running marks of " + std::to_string(marks.size()) + " run(s)", ex);
-    }
+  for (RunPtr& run : runs) {
+    StateUpdate mark{run->key, run->fence, RunState::running, {}, {}, {}, {}};
+    writer_.submit(std::move(mark), [this, run = std::move(run)](const WriteResult& w) {
+      mark_stored(run, w);
+    });
   }
-  if (applied.size() != marks.size()) {
-    // The marks may or may not be stored: the outcome written by this live node says it did not
-    // start, so no other node takes a run of this live node for lost.
-    for (const RunPtr& r : runs) {
-      executor_.finish_unstarted(r, RunState::interrupted,
-                                 "not started: its running mark could not be stored (" + error + ")");
-    }
-    return;
+}
+
+void Claimer::mark_stored(const RunPtr& run, const WriteResult& w) {
+  if (w.kind == WriteResult::Kind::rejected) {
+    ++events_.counters.stale_writes;
+    RunEvent e = events_.make(RunEventKind::stale_write, run->key, run->fence, run->attempt);
+    e.message = "running mark rejected: this node's lease is no longer live in the store; not started";
+    registry_.abandon(*run);
+    events_.emit(e);
+  } else if (w.kind == WriteResult::Kind::failed) {
+    // The mark may or may not be stored: the outcome written by this live node says it did
+    // not start, so that no other node takes a run of a live node for lost.
+    executor_.finish_unstarted(run, RunState::interrupted,
+                               "not started: its running mark could not be stored (" + w.error + ")");
+  } else if (!session_.valid()) {
+    executor_.finish_unstarted(run, RunState::interrupted,
+                               "not started: this node's lease deadline passed");
+  } else if (!registry_.mark_stored(run)) {
+    executor_.finish_unstarted(run, RunState::interrupted, "not started: the node shut down");
+  } else {
+    executor_.work_added();
   }
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!applied[i]) {
-      ++events_.counters.stale_writes;
-      RunEvent e = events_.make(RunEventKind::stale_write, runs[i]->key, runs[i]->fence, runs[i]->attempt);
-      e.message = "running mark rejected: this node's lease is no longer live in the store; not started";
-      registry_.abandon(*runs[i]);
-      events_.emit(e);
-    } else if (!session_.valid()) {
-      executor_.finish_unstarted(runs[i], RunState::interrupted,
-                                 "not started: this node's lease deadline passed");
-    } else if (!registry_.mark_stored(runs[i])) {
-      executor_.finish_unstarted(runs[i], RunState::interrupted, "not started: the node shut down");
-    }
-  }
-  executor_.work_added();
 }
 
 void Claimer::defer(Occurrence occ, SteadyTime at) {

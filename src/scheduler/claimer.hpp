@@ -22,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "scheduler/job_table.hpp"
 #include "scheduler/node_session.hpp"
 #include "scheduler/run_registry.hpp"
+#include "scheduler/state_writer.hpp"
 #include "solocron/node.hpp"
 #include "solocron/store.hpp"
 
@@ -59,7 +61,7 @@ class Claimer {
 
   Claimer(const NodeSettings& settings, std::string node_id, Store& store, Clock& clock,
           ClusterClock& cluster_clock, Events& events, JobTable& jobs, RunRegistry& registry,
-          NodeSession& session, Executor& executor, Redecide redecide);
+          NodeSession& session, Executor& executor, StateWriter& writer, Redecide redecide);
   ~Claimer();
   Claimer(const Claimer&) = delete;
   Claimer& operator=(const Claimer&) = delete;
@@ -104,7 +106,9 @@ class Claimer {
   // claimer.cpp
   void claim(std::vector<Occurrence> occs);
   void claim_reserved(std::vector<Occurrence> occs);
+  void drop_recorded_fallbacks(std::vector<Occurrence>& occs);
   void mark_and_start(std::vector<RunPtr> runs);
+  void mark_stored(const RunPtr& run, const WriteResult& w);
   void not_claimed(const std::vector<Occurrence>& occs, const std::string& why);
   void retry_later(std::vector<Occurrence> occs);
   void defer(Occurrence occ, SteadyTime at);
@@ -138,6 +142,7 @@ class Claimer {
   RunRegistry& registry_;
   NodeSession& session_;
   Executor& executor_;
+  StateWriter& writer_;
   Redecide redecide_;
 
   mutable std::mutex mu_;
@@ -151,6 +156,7 @@ class Claimer {
   std::vector<Occurrence> retry_;  // claims or records that failed: decided again when healthy
   std::vector<std::string> live_nodes_;  // sorted
   std::unordered_set<std::string> prune_dirty_;
+  std::unordered_map<std::string, SteadyTime> pruned_at_;
   bool claiming_ = false;
   bool catch_up_pending_ = false;
   bool sweep_due_ = false;

@@ -117,6 +117,7 @@ struct Occurrence {
   std::shared_ptr<const JobDef> def;
   std::chrono::sys_seconds at{};
   bool misfired = false;  // skipped by a clock step, a stall or downtime
+  bool fallback = false;  // another node is preferred for it: ask the store before claiming
 };
 
 // The jobs of this node. Thread-safe; the timer loop, the claimer (catch-up) and the public

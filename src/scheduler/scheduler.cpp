@@ -24,6 +24,9 @@ std::string host_name() {
   return buf;
 }
 
+// The writer's calls may be long batches (a thousand outcomes); they are retried, never fatal.
+constexpr std::chrono::milliseconds kWriterCallDeadline{10000};
+
 JobResult ok() { return std::monostate{}; }
 JobResult error(std::string message) { return Unexpected{std::move(message)}; }
 
@@ -37,10 +40,11 @@ Scheduler::Impl::Impl(NodeSettings s, Store& st, Clock& c)
       events(node_id),
       cluster_clock(c),
       registry(settings.max_concurrent_runs),
-      lease_store(st.another_connection(settings.store_call_deadline)) {
+      lease_store(st.another_connection(settings.store_call_deadline)),
+      writer_store(st.another_connection(kWriterCallDeadline)) {
   session = std::make_unique<detail::NodeSession>(settings, node_id, *lease_store, clock,
                                                   cluster_clock, events, *this);
-  writer = std::make_unique<detail::StateWriter>(store, clock, events);
+  writer = std::make_unique<detail::StateWriter>(*writer_store, clock, events);
   timer = std::make_unique<detail::TimerLoop>(
       clock, cluster_clock, jobs, events,
       [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
@@ -49,12 +53,15 @@ Scheduler::Impl::Impl(NodeSettings s, Store& st, Clock& c)
       [this](const detail::Run& run, RunState state) { run_ended(run, state); });
   claimer = std::make_unique<detail::Claimer>(
       settings, node_id, store, clock, cluster_clock, events, jobs, registry, *session, *executor,
-      [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
+      *writer, [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
   registry.on_change([this] { claimer->slots_freed(); });
 }
 
 Scheduler::Impl::~Impl() {
-  // Threads that call into others go first.
+  // Threads that call into others go first; the writer's callbacks reach the claimer and the
+  // executor, so what it holds is written before they go.
+  claimer->stop();
+  writer->flush();
   claimer.reset();
   timer.reset();
   registry.stop_workers();

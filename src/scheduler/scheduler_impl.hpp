@@ -62,7 +62,8 @@ struct Scheduler::Impl final : detail::NodeSession::Listener {
   detail::ClusterClock cluster_clock;
   detail::JobTable jobs;
   detail::RunRegistry registry;
-  std::unique_ptr<Store> lease_store;  // the session's own connection
+  std::unique_ptr<Store> lease_store;   // the session's own connection
+  std::unique_ptr<Store> writer_store;  // the writer's: marks and outcomes commit beside claims
   std::unique_ptr<detail::NodeSession> session;
   std::unique_ptr<detail::StateWriter> writer;
   std::unique_ptr<detail::TimerLoop> timer;

@@ -19,6 +19,9 @@ namespace {
 constexpr auto kReclaimWindow = std::chrono::hours(24);
 constexpr std::size_t kMaxReclaimsPerSweep = 1000;
 constexpr std::size_t kPrunesPerSweep = 64;
+// A job's history is pruned at most this often: retention takes the store's locks (PostgreSQL
+// makes concurrent claims wait while it deletes), so it stays out of the way of claiming.
+constexpr auto kPruneInterval = std::chrono::seconds(60);
 
 bool within(const JobDef& def, std::chrono::sys_seconds at, Clock::wall_time now) {
   const auto d = def.starting_deadline();
@@ -216,8 +219,17 @@ void Claimer::prune_some() {
   std::vector<std::string> jobs;
   {
     std::lock_guard g(mu_);
-    while (!prune_dirty_.empty() && jobs.size() < kPrunesPerSweep) {
-      jobs.push_back(std::move(prune_dirty_.extract(prune_dirty_.begin()).value()));
+    if (!pending_.empty() || !waiting_.empty()) return;  // claims first
+    const SteadyTime now = clock_.steady_now();
+    for (auto it = prune_dirty_.begin(); it != prune_dirty_.end() && jobs.size() < kPrunesPerSweep;) {
+      auto last = pruned_at_.find(*it);
+      if (last != pruned_at_.end() && now - last->second < kPruneInterval) {
+        ++it;
+        continue;
+      }
+      pruned_at_[*it] = now;
+      jobs.push_back(*it);
+      it = prune_dirty_.erase(it);
     }
   }
   for (const std::string& job : jobs) {

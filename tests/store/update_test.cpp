@@ -148,5 +148,27 @@ TYPED_TEST(UpdateTest, RecordMissedIsInsertIfAbsent) {
   EXPECT_FALSE(this->update_one(this->key("j", t + 1s), 0, RunState::running));
 }
 
+// recorded(): a claim, a missed record, a terminal record, a pruned instant are all decided;
+// another job, another instant, another every_node part are not.
+TYPED_TEST(UpdateTest, RecordedTellsDecidedOccurrences) {
+  this->register_live("a");
+  auto t = this->store_second(-60s);
+  auto won = this->claim_one(this->request(this->key("j", t), "a"));
+  ASSERT_EQ(won.outcome, ClaimResult::Outcome::won);
+  this->store().record_missed(std::vector{this->key("j", t + 1s)});
+  auto done = this->claim_one(this->request(this->key("old", t - 30s), "a"));
+  ASSERT_TRUE(this->update_one(this->key("old", t - 30s), done.fence, RunState::succeeded, 0));
+  auto later = this->claim_one(this->request(this->key("old", t - 20s), "a"));
+  ASSERT_TRUE(this->update_one(this->key("old", t - 20s), later.fence, RunState::succeeded, 0));
+  this->store().prune("old", 1, std::nullopt);  // deletes t - 30 s, marks it pruned
+  const std::vector<OccurrenceKey> keys = {
+      this->key("j", t),        this->key("j", t + 1s),   this->key("old", t - 30s),
+      this->key("old", t - 20s), this->key("j", t + 2s),  this->key("other", t),
+      this->key("j", t, "a")};
+  EXPECT_EQ(this->store().recorded(keys),
+            (std::vector<bool>{true, true, true, true, false, false, false}));
+  EXPECT_TRUE(this->store().recorded(std::span<const OccurrenceKey>{}).empty());
+}
+
 }  // namespace
 }  // namespace solocron::testing

@@ -225,6 +225,16 @@ void MemoryStore::record_missed(std::span<const OccurrenceKey> keys) {
   }
 }
 
+std::vector<bool> MemoryStore::recorded(std::span<const OccurrenceKey> keys) {
+  std::lock_guard lock(state_->mutex);
+  std::vector<bool> out;
+  out.reserve(keys.size());
+  for (const auto& key : keys) {
+    out.push_back(state_->pruned(key) || state_->runs.count(State::key_of(key)) > 0);
+  }
+  return out;
+}
+
 std::optional<RunRecord> MemoryStore::State::reclaim(const ReclaimRequest& request, StoreTime at) {
   auto it = runs.find(key_of(request.key));
   if (it == runs.end() || it->second.fence != request.fence) return std::nullopt;

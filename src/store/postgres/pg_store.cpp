@@ -198,6 +198,25 @@ void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
   });
 }
 
+std::vector<bool> PostgresStore::recorded(std::span<const OccurrenceKey> keys) {
+  std::vector<bool> out(keys.size(), false);
+  if (keys.empty()) return out;
+  PgKeyArrays batch;
+  for (std::size_t i = 0; i < keys.size(); ++i) batch.add(i, keys[i]);
+  std::lock_guard lock(mutex_);
+  auto r = conn_.exec_prepared(
+      "solocron_recorded",
+      "SELECT x.i FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[])"
+      " AS x(i, job, node_key, at)"
+      " WHERE EXISTS (SELECT 1 FROM solocron_runs r WHERE r.job = x.job"
+      "  AND r.node_key = x.node_key AND r.scheduled_at = to_timestamp(x.at))"
+      " OR EXISTS (SELECT 1 FROM solocron_pruned p WHERE p.job = x.job"
+      "  AND p.through >= to_timestamp(x.at))",
+      batch.params({}));
+  for (int row = 0; row < r.rows(); ++row) out.at(static_cast<std::size_t>(r.integer(row, 0))) = true;
+  return out;
+}
+
 std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
     std::span<const ReclaimRequest> requests) {
   std::vector<std::optional<RunRecord>> out(requests.size());

@@ -70,7 +70,11 @@ class SqliteDb {
   bool still_there() const;
 
  private:
+  static int on_busy(void* self, int tries);
+
   sqlite3* db_ = nullptr;
+  std::chrono::milliseconds busy_timeout_{0};
+  std::chrono::steady_clock::time_point busy_since_{};
   std::string absolute_path_;
   dev_t device_ = 0;
   ino_t inode_ = 0;

@@ -284,6 +284,23 @@ void SqliteStore::record_missed(std::span<const OccurrenceKey> keys) {
   });
 }
 
+std::vector<bool> SqliteStore::recorded(std::span<const OccurrenceKey> keys) {
+  std::vector<bool> out;
+  out.reserve(keys.size());
+  std::lock_guard lock(mutex_);
+  SqliteTransaction snapshot(db(), SqliteTransaction::Mode::deferred);  // a read: no write lock
+  for (const auto& k : keys) {
+    auto q = db().statement(
+        "SELECT EXISTS (SELECT 1 FROM solocron_runs WHERE job = ?1 AND node_key = ?2 AND "
+        "scheduled_at = ?3) OR EXISTS (SELECT 1 FROM solocron_pruned WHERE job = ?1 AND "
+        "through >= ?3)");
+    q.bind(1, k.job).bind(2, k.node).bind(3, secs(k.scheduled_at));
+    out.push_back(q.step() && q.integer(0) != 0);
+  }
+  snapshot.commit();
+  return out;
+}
+
 std::optional<RunRecord> SqliteStore::reclaim_one(const ReclaimRequest& r, std::int64_t now) {
   if (!lease_live(r.node_id, r.lease_token, now)) return std::nullopt;
   std::optional<RunRecord> won;
