@@ -11,7 +11,7 @@ namespace {
 const std::initializer_list<std::string_view> kNodeKeys = {
     "id",        "time_zone", "store",          "log_format",     "log_level",
     "heartbeat", "node_ttl",  "max_clock_skew", "shutdown_grace", "max_concurrent_runs",
-    "history_keep_last", "history_max_age", "http"};
+    "history_keep_last", "history_max_age", "http", "store_call_deadline"};
 
 // Reads node.KEY, a string that `problem` accepts (returns nullopt for), into `out`.
 template <class Check>
@@ -51,19 +51,26 @@ void read_timing(const YAML::Node& node, YamlReader& r, NodeSettings& s) {
   if (const auto& n = node["heartbeat"]) {
     if (auto d = r.positive_duration(n, "node.heartbeat")) s.heartbeat = *d;
   }
+  if (const auto& n = node["store_call_deadline"]) {
+    if (auto d = r.positive_duration(n, "node.store_call_deadline")) s.store_call_deadline = *d;
+  }
+  // A renewal cycle (a heartbeat's wait, then a call that may take its deadline) must fit in
+  // the lease's time to live. Reported on node_ttl when it is given, else on what is.
+  const std::string cycle = "heartbeat (" + format_duration(s.heartbeat) +
+                            ") + store_call_deadline (" + format_duration(s.store_call_deadline) + ")";
   if (const auto& n = node["node_ttl"]) {
     if (auto d = r.positive_duration(n, "node.node_ttl")) {
       s.node_ttl = *d;
-      if (s.node_ttl <= s.heartbeat) {
-        r.error(n, "node.node_ttl", "node_ttl (" + format_duration(s.node_ttl) +
-                                        ") must be greater than heartbeat (" +
-                                        format_duration(s.heartbeat) + ")");
+      if (s.node_ttl <= s.heartbeat + s.store_call_deadline) {
+        r.error(n, "node.node_ttl",
+                "node_ttl (" + format_duration(s.node_ttl) + ") must be greater than " + cycle);
       }
     }
-  } else if (s.node_ttl <= s.heartbeat && node["heartbeat"]) {
-    r.error(node["heartbeat"], "node.heartbeat",
-            "heartbeat (" + format_duration(s.heartbeat) + ") must be less than node_ttl (" +
-                format_duration(s.node_ttl) + ")");
+  } else if (s.node_ttl <= s.heartbeat + s.store_call_deadline &&
+             (node["heartbeat"] || node["store_call_deadline"])) {
+    const char* key = node["heartbeat"] ? "heartbeat" : "store_call_deadline";
+    r.error(node[key], std::string("node.") + key,
+            cycle + " must be less than node_ttl (" + format_duration(s.node_ttl) + ")");
   }
   if (const auto& n = node["max_clock_skew"]) {
     if (auto d = r.positive_duration(n, "node.max_clock_skew")) s.max_clock_skew = *d;
