@@ -2,9 +2,11 @@
 """Bookkeeping for the cluster scenarios: reads what the jobs themselves wrote and what the
 store's history says, and fails with a precise message when the cluster contract is broken.
 
-  check.py ticks  HISTORY.json TICKS_FILE JOB [--max-lost N] [--outage FROM TO]
+  check.py ticks  HISTORY.json TICKS_FILE JOB [--max-lost N] [--outage FROM TO] [--only-succeeded]
       every scheduled second of JOB between its first and last record has exactly one history
-      record; no record is `missed` (except inside the store outage FROM..TO, epoch seconds); at most N are `lost` (in-flight runs of a killed node);
+      record; no record is `missed` (except inside the store outage FROM..TO, epoch seconds); at
+      most N are `lost` (in-flight runs of a killed node); with --only-succeeded every record is
+      `succeeded` (none interrupted, lost or missed);
       every succeeded record appears exactly once in TICKS_FILE (lines: SCHEDULED_AT NODE FENCE
       START_EPOCH) with the same node and fence; no SCHEDULED_AT appears twice in TICKS_FILE;
       fencing tokens increase with claim time.
@@ -15,6 +17,13 @@ store's history says, and fails with a precise message when the cluster contract
   check.py stale HISTORY.json NODE_LOG SLOW_FILE NODE JOB
       an occurrence of JOB that NODE was running when it was paused is `lost` in the history and
       the node's late write about it was rejected by its fencing token.
+  check.py runs HISTORY.json RUNS_FILE JOB [--min N]
+      a long job's runs (RUNS_FILE lines: start|end SCHEDULED_AT NODE FENCE): at least N records,
+      every record `succeeded`, every start has its end, no occurrence started twice, and the
+      history's node and fence are those the job saw.
+  check.py log NODE_LOG [--require EVENT[=COUNT]]... [--forbid EVENT]...
+      the node's JSON log has each required event (at least once, or exactly COUNT times) and
+      none of the forbidden ones.
 """
 import json
 import sys
@@ -49,7 +58,7 @@ def load_log(path):
     return events
 
 
-def check_ticks(history_path, ticks_path, job, max_lost, outage=None):
+def check_ticks(history_path, ticks_path, job, max_lost, outage=None, only_succeeded=False):
     records = load_history(history_path, job)
     if not records:
         die(f"no history for {job}")
@@ -78,6 +87,10 @@ def check_ticks(history_path, ticks_path, job, max_lost, outage=None):
             die(f"{r['scheduled_at']} of {job} was missed while a node was alive and reached the store")
     if states.get("lost", 0) > max_lost:
         die(f"{states['lost']} occurrences lost, at most {max_lost} expected")
+    if only_succeeded:
+        other = [(r["scheduled_at"], r["state"], r["node"]) for r in records if r["state"] != "succeeded"]
+        if other:
+            die(f"{len(other)} occurrences of {job} did not succeed, e.g. {other[:5]}")
     bad = [r for r in records if r["state"] not in ("succeeded", "lost", "interrupted", "missed")]
     # The newest occurrence may still be running when the history is read.
     bad = [r for r in bad if int(epoch(r["scheduled_at"])) < times[-1] - 1]
@@ -168,6 +181,64 @@ def check_stale(history_path, log_path, slow_path, node, job):
     print(f"{job} {lost} on {node}: recorded lost; the node's late write was rejected by its fence")
 
 
+def check_runs(history_path, runs_path, job, minimum):
+    records = load_history(history_path, job)
+    if len(records) < minimum:
+        die(f"{len(records)} records of {job}, at least {minimum} expected")
+    starts, ends = {}, {}
+    with open(runs_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 4 or parts[0] not in ("start", "end"):
+                continue
+            side = starts if parts[0] == "start" else ends
+            if parts[1] in side:
+                die(f"{job} {parts[1]}: {parts[0]} written twice ({side[parts[1]]} and {parts[2:4]})")
+            side[parts[1]] = (parts[2], int(parts[3]))
+    states = {}
+    for r in records:
+        states[r["state"]] = states.get(r["state"], 0) + 1
+    print(f"{job}: {len(records)} records, states {states}; {len(starts)} runs started, {len(ends)} ended")
+    bad = [(r["scheduled_at"], r["state"], r["node"], r["message"]) for r in records if r["state"] != "succeeded"]
+    if bad:
+        die(f"{len(bad)} runs of {job} did not succeed, e.g. {bad[:3]}")
+    for at, who in starts.items():
+        if at not in ends:
+            die(f"{job} {at} started on {who[0]} and never ended")
+    for r in records:
+        at = r["scheduled_at"]
+        if at not in starts:
+            die(f"{job} {at} is recorded succeeded but the job never started it")
+        if starts[at] != (r["node"], r["fence"]):
+            die(f"{job} {at}: job saw {starts[at]}, history says {(r['node'], r['fence'])}")
+    nodes = sorted({r["node"] for r in records})
+    print(f"{job}: every run succeeded and ended, none twice; ran on {nodes}")
+
+
+def check_log(log_path, require, forbid):
+    counts = {}
+    for e in load_log(log_path):
+        counts[e.get("event")] = counts.get(e.get("event"), 0) + 1
+    said = []
+    for spec in require:
+        name, _, count = spec.partition("=")
+        n = counts.get(name, 0)
+        if count and n != int(count):
+            die(f"{log_path}: {n} {name} events, {count} expected")
+        if not count and n == 0:
+            die(f"{log_path}: no {name} event")
+        said.append(f"{name}={n}")
+    for name in forbid:
+        if counts.get(name, 0):
+            die(f"{log_path}: {counts[name]} {name} events, none expected")
+        said.append(f"{name}=0")
+    print(f"{log_path.rsplit('/', 1)[-1]}: {', '.join(said)}")
+
+
+def options(argv, flag):
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "ticks":
@@ -176,7 +247,7 @@ def main(argv):
         if "--outage" in argv:
             i = argv.index("--outage")
             outage = (float(argv[i + 1]), float(argv[i + 2]))
-        check_ticks(argv[2], argv[3], argv[4], max_lost, outage)
+        check_ticks(argv[2], argv[3], argv[4], max_lost, outage, "--only-succeeded" in argv)
     elif cmd == "not-early":
         slack = float(argv[argv.index("--slack") + 1]) if "--slack" in argv else 0.0
         check_not_early(argv[2], slack)
@@ -184,6 +255,11 @@ def main(argv):
         check_resumed(argv[2], float(argv[3]))
     elif cmd == "stale":
         check_stale(argv[2], argv[3], argv[4], argv[5], argv[6])
+    elif cmd == "runs":
+        minimum = int(argv[argv.index("--min") + 1]) if "--min" in argv else 1
+        check_runs(argv[2], argv[3], argv[4], minimum)
+    elif cmd == "log":
+        check_log(argv[2], options(argv, "--require"), options(argv, "--forbid"))
     else:
         die(f"unknown check {cmd}")
 
