@@ -210,6 +210,9 @@ wait_until() {
   done
 }
 
+# schedule_in SECONDS: a six-field cron expression (UTC) that fires once a day, SECONDS from now.
+schedule_in() { date -u -d "@$(($(date +%s) + $1))" '+%-S %-M %-H * * *'; }
+
 history_json() { "$SOLOCRON" history --store "$STORE" --limit 100000 --json; }
 
 # check.py does the bookkeeping: duplicates, gaps, states, fencing (see its header).
