@@ -3,7 +3,9 @@
 store's history says, and fails with a precise message when the cluster contract is broken.
 
   check.py ticks  HISTORY.json TICKS_FILE JOB [--max-lost N] [--outage FROM TO] [--only-succeeded]
-      every scheduled second of JOB between its first and last record has exactly one history
+                  [--span FROM TO]
+      every scheduled second of JOB between its first and last record (and, with --span, every
+      second from FROM to TO, epoch seconds, whatever the records say) has exactly one history
       record; no record is `missed` (except inside the store outage FROM..TO, epoch seconds); at
       most N are `lost` (in-flight runs of a killed node); with --only-succeeded every record is
       `succeeded` (none interrupted, lost or missed);
@@ -21,6 +23,8 @@ store's history says, and fails with a precise message when the cluster contract
       a long job's runs (RUNS_FILE lines: start|end SCHEDULED_AT NODE FENCE): at least N records,
       every record `succeeded`, every start has its end, no occurrence started twice, and the
       history's node and fence are those the job saw.
+  check.py ready READY_FILE FROM TO
+      every /readyz probe (lines: EPOCH STATUS) between FROM and TO (epoch seconds) answered 200.
   check.py log NODE_LOG [--require EVENT[=COUNT]]... [--forbid EVENT]...
       the node's JSON log has each required event (at least once, or exactly COUNT times) and
       none of the forbidden ones.
@@ -58,7 +62,8 @@ def load_log(path):
     return events
 
 
-def check_ticks(history_path, ticks_path, job, max_lost, outage=None, only_succeeded=False):
+def check_ticks(history_path, ticks_path, job, max_lost, outage=None, only_succeeded=False,
+                span=None):
     records = load_history(history_path, job)
     if not records:
         die(f"no history for {job}")
@@ -69,6 +74,8 @@ def check_ticks(history_path, ticks_path, job, max_lost, outage=None, only_succe
         by_at[r["scheduled_at"]] = r
     times = sorted(int(epoch(t)) for t in by_at)
     expected = set(range(times[0], times[-1] + 1))
+    if span:
+        expected |= set(range(int(span[0]), int(span[1]) + 1))
     gaps = sorted(expected - set(times))
     if gaps:
         stamps = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in gaps[:5]]
@@ -76,7 +83,8 @@ def check_ticks(history_path, ticks_path, job, max_lost, outage=None, only_succe
     states = {}
     for r in records:
         states[r["state"]] = states.get(r["state"], 0) + 1
-    print(f"{job}: {len(records)} occurrences, states {states}")
+    print(f"{job}: {len(records)} occurrences, states {states}"
+          + (f"; every second of the {int(span[1]) - int(span[0]) + 1}s span has one" if span else ""))
     # Missed is right only while no node could reach the store (an outage from..to, in epoch
     # seconds, with a second of slack each side for the nodes to notice).
     for r in records:
@@ -235,6 +243,21 @@ def check_log(log_path, require, forbid):
     print(f"{log_path.rsplit('/', 1)[-1]}: {', '.join(said)}")
 
 
+def check_ready(ready_path, start, end):
+    probes = []
+    with open(ready_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2 and start <= float(parts[0]) <= end:
+                probes.append((float(parts[0]), parts[1]))
+    if len(probes) < 5:
+        die(f"only {len(probes)} /readyz probes between {start:.1f} and {end:.1f}")
+    bad = [(round(t - start, 1), code) for t, code in probes if code != "200"]
+    if bad:
+        die(f"{len(bad)} of {len(probes)} /readyz probes were not 200, e.g. (s, status) {bad[:5]}")
+    print(f"/readyz: {len(probes)} probes over {end - start:.0f}s, all 200")
+
+
 def options(argv, flag):
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
 
@@ -247,7 +270,11 @@ def main(argv):
         if "--outage" in argv:
             i = argv.index("--outage")
             outage = (float(argv[i + 1]), float(argv[i + 2]))
-        check_ticks(argv[2], argv[3], argv[4], max_lost, outage, "--only-succeeded" in argv)
+        span = None
+        if "--span" in argv:
+            i = argv.index("--span")
+            span = (float(argv[i + 1]), float(argv[i + 2]))
+        check_ticks(argv[2], argv[3], argv[4], max_lost, outage, "--only-succeeded" in argv, span)
     elif cmd == "not-early":
         slack = float(argv[argv.index("--slack") + 1]) if "--slack" in argv else 0.0
         check_not_early(argv[2], slack)
@@ -258,6 +285,8 @@ def main(argv):
     elif cmd == "runs":
         minimum = int(argv[argv.index("--min") + 1]) if "--min" in argv else 1
         check_runs(argv[2], argv[3], argv[4], minimum)
+    elif cmd == "ready":
+        check_ready(argv[2], float(argv[3]), float(argv[4]))
     elif cmd == "log":
         check_log(argv[2], options(argv, "--require"), options(argv, "--forbid"))
     else:
