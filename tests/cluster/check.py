@@ -25,6 +25,12 @@ store's history says, and fails with a precise message when the cluster contract
       history's node and fence are those the job saw.
   check.py ready READY_FILE FROM TO
       every /readyz probe (lines: EPOCH STATUS) between FROM and TO (epoch seconds) answered 200.
+  check.py fenced HISTORY.json NODE FROM TO TICKS_FILE...
+      NODE claimed nothing (history claimed_at, store clock) and started nothing (the jobs' own
+      start times in the TICKS_FILEs) from FROM to TO (epoch seconds: its lease expired in the
+      store until it registered again).
+  check.py covered HISTORY.json JOB FROM TO NODE
+      every second of JOB from FROM to TO has a succeeded record by a node other than NODE.
   check.py log NODE_LOG [--require EVENT[=COUNT]]... [--forbid EVENT]...
       the node's JSON log has each required event (at least once, or exactly COUNT times) and
       none of the forbidden ones.
@@ -258,6 +264,40 @@ def check_ready(ready_path, start, end):
     print(f"/readyz: {len(probes)} probes over {end - start:.0f}s, all 200")
 
 
+def check_fenced(history_path, node, start, end, ticks_paths):
+    mine = [r for r in load_history(history_path) if r["node"] == node and r["claimed_at"]]
+    inside = [(r["job"], r["scheduled_at"], r["claimed_at"], r["state"]) for r in mine
+              if start <= epoch(r["claimed_at"]) < end]
+    if inside:
+        die(f"{node} claimed {len(inside)} occurrences while its lease was expired, e.g. {inside[:3]}")
+    started = []
+    for path in ticks_paths:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 4 and parts[1] == node and start <= float(parts[3]) < end:
+                    started.append((path.rsplit("/", 1)[-1], parts[0], parts[3]))
+    if started:
+        die(f"{node} started {len(started)} runs while its lease was expired, e.g. {started[:3]}")
+    before = sum(1 for r in mine if epoch(r["claimed_at"]) < start)
+    after = sum(1 for r in mine if epoch(r["claimed_at"]) >= end)
+    print(f"{node}: {before} claims before its lease expired, none in the {end - start:.1f}s until it "
+          f"registered again, {after} after; no run started meanwhile")
+
+
+def check_covered(history_path, job, start, end, node):
+    by_at = {int(epoch(r["scheduled_at"])): r for r in load_history(history_path, job)}
+    seconds = range(int(start), int(end) + 1)
+    bad = [(t, by_at[t]["state"] if t in by_at else None, by_at[t]["node"] if t in by_at else None)
+           for t in seconds
+           if t not in by_at or by_at[t]["state"] != "succeeded" or by_at[t]["node"] == node]
+    if bad:
+        die(f"{len(bad)} of {len(seconds)} seconds of {job} were not run by another node than "
+            f"{node}, e.g. (epoch, state, node) {bad[:5]}")
+    nodes = sorted({by_at[t]["node"] for t in seconds})
+    print(f"{job}: all {len(seconds)} seconds from {start:.0f} to {end:.0f} succeeded on {nodes}")
+
+
 def options(argv, flag):
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
 
@@ -287,6 +327,10 @@ def main(argv):
         check_runs(argv[2], argv[3], argv[4], minimum)
     elif cmd == "ready":
         check_ready(argv[2], float(argv[3]), float(argv[4]))
+    elif cmd == "fenced":
+        check_fenced(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6:])
+    elif cmd == "covered":
+        check_covered(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6])
     elif cmd == "log":
         check_log(argv[2], options(argv, "--require"), options(argv, "--forbid"))
     else:
