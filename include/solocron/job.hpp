@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "solocron/cron.hpp"
+#include "solocron/environment.hpp"
 #include "solocron/store.hpp"
 
 namespace solocron {
@@ -44,7 +45,8 @@ struct CommandSpec {
   std::string shell_command;      // ...or, when `shell` is true, `/bin/sh -c shell_command`
   bool shell = false;
   std::string working_dir;                   // empty: the node's working directory
-  std::map<std::string, std::string> env;    // added to the node's environment
+  std::map<std::string, std::string> env;    // added to the inherited environment
+  InheritEnv inherit_env;                    // what is inherited from the node
 };
 
 struct JobSpec {

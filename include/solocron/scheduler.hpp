@@ -67,6 +67,7 @@ enum class RunEventKind {
   catch_up,         // summary of a catch-up pass (message)
   lease_released,   // shutdown released the node lease (or says why it was left to expire)
   store_changed,    // the store is no longer the one the node started on: stopped claiming
+  unguarded,        // no guardian process: runs would outlive this node if it died
 };
 std::string_view to_string(RunEventKind kind);
 

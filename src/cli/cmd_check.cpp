@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/user_text.hpp"
 #include "config/config.hpp"
 #include "solocron/clock.hpp"
 
@@ -23,9 +24,9 @@ std::string_view run_on_name(RunOn r) {
 }
 
 void print_job(const JobSpec& job, sys_seconds now) {
-  std::cout << job.name << ": " << job.schedule.text() << " (" << job.schedule.description()
+  std::cout << job.name << ": " << text_line(job.schedule.text()) << " (" << job.schedule.description()
             << "), run_on " << run_on_name(job.run_on) << (job.paused ? ", paused" : "") << "\n";
-  for (const auto& w : job.schedule.warnings()) std::cout << "  warning: " << w << "\n";
+  for (const auto& w : job.schedule.warnings()) std::cout << "  warning: " << text_line(w) << "\n";
   if (job.schedule.is_reboot()) {
     std::cout << "  runs once when the node starts\n";
     return;
@@ -41,12 +42,14 @@ void print_job(const JobSpec& job, sys_seconds now) {
 
 }  // namespace
 
-int run_check(const std::string& path) {
-  detail::ConfigLoad load = detail::load_config_file(path);
-  for (const auto& e : load.errors) std::cerr << "error: " << e.to_string() << "\n";
+// The same reading as `run` and a reload (detail::load_config_file): whatever it reports
+// here, `run` refuses to start with.
+int run_check(const std::string& path, const detail::ConfigLimits& limits) {
+  detail::ConfigLoad load = detail::load_config_file(path, limits);
+  for (const auto& e : load.errors) print_error(e.to_string());
   if (load.fatal) return 2;
   auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-  std::cout << path << ": " << load.config.jobs.size() << " valid job"
+  std::cout << text_line(path) << ": " << load.config.jobs.size() << " valid job"
             << (load.config.jobs.size() == 1 ? "" : "s");
   if (!load.bad_jobs.empty()) std::cout << ", " << load.bad_jobs.size() << " with errors";
   std::cout << "\n";

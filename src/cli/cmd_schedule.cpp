@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/user_text.hpp"
 #include "cron/time_text.hpp"
 #include "cron/zone_table.hpp"
 #include "solocron/cron.hpp"
@@ -32,7 +33,7 @@ struct ScheduleArgs {
 };
 
 int fail(int code, const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
+  print_error(message);
   return code;
 }
 
@@ -108,7 +109,7 @@ int explain(const ScheduleArgs& a) {
   auto s = load(a, status);
   if (!s) return status;
   std::printf("%s\n", s->description().c_str());
-  for (const auto& w : s->warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& w : s->warnings()) print_warning(w);
   if (s->is_reboot()) return 0;
   auto t = start_time(a, *s, false, status);
   if (!t) return status;

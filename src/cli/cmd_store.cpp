@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/record_format.hpp"
 #include "cli/store_options.hpp"
+#include "cli/user_text.hpp"
 #include "config/config.hpp"
 #include "cron/duration.hpp"
 #include "solocron/clock.hpp"
@@ -24,7 +25,7 @@ void print_history(const std::vector<RunRecord>& records, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : records) out.push_back(to_json(r));
-    std::cout << out.dump(2) << "\n";
+    std::cout << dump_json(out) << "\n";
     return;
   }
   std::vector<std::vector<std::string>> rows = {
@@ -34,8 +35,9 @@ void print_history(const std::vector<RunRecord>& records, bool json) {
     std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
     rows.push_back({format_rfc3339(r.key.scheduled_at, "UTC", true), job,
                     std::string(to_string(r.state)), r.node.empty() ? "-" : r.node,
-                    std::to_string(r.fence), std::to_string(r.attempt), optional_int(r.exit_code),
-                    optional_int(r.signal), duration_of(r), r.message.empty() ? "-" : r.message});
+                    r.fence != 0 ? std::to_string(r.fence) : "-", std::to_string(r.attempt),
+                    optional_int(r.exit_code), optional_int(r.signal), duration_of(r),
+                    r.message.empty() ? "-" : r.message});
   }
   std::cout << render_table(rows);
 }
@@ -46,7 +48,7 @@ void print_nodes(Store& store, bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& n : nodes) out.push_back(to_json(n, now));
-    std::cout << out.dump(2) << "\n";
+    std::cout << dump_json(out) << "\n";
     return;
   }
   std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "LEASE_AGE", "EXPIRES_AT"}};
@@ -64,14 +66,15 @@ void guarded(int& exit_code, F body) {
     body();
     exit_code = 0;
   } catch (const StoreError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    print_error(e.what());
     exit_code = e.kind() == StoreError::Kind::invalid ? 2 : 1;
   }
 }
 
 }  // namespace
 
-void print_status(Store& store, const std::string& config_path, bool json);
+void print_status(Store& store, const std::string& config_path, const detail::ConfigLimits& limits,
+                  bool json);
 
 void register_store_commands(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<StoreOptions>();
@@ -110,7 +113,7 @@ void register_store_commands(CLI::App& app, int& exit_code) {
   status->callback([=, &exit_code] {
     guarded(exit_code, [&] {
       auto store = opts->open({.read_only = true});
-      print_status(*store, opts->config_path, *json);
+      print_status(*store, opts->config_path, opts->limits, *json);
     });
   });
 }

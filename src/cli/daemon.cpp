@@ -1,20 +1,36 @@
+// `solocron run`. The main thread does one thing throughout: it takes SIGTERM, SIGINT and
+// SIGHUP (blocked in every thread, waited for with sigtimedwait). Whatever may take long runs
+// on a Background task it polls: reading the file, making the store ready, starting the
+// scheduler, reading the file again on SIGHUP. So a signal is answered at any point, and every
+// failure of the start-up ends the process with its message instead of a node that hangs.
 #include "cli/daemon.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
-#include <iostream>
+#include <atomic>
 #include <set>
 
+#include "cli/background.hpp"
 #include "cli/event_log.hpp"
 #include "cli/health_server.hpp"
+#include "cli/reload_settings.hpp"
 #include "cli/store_options.hpp"
-#include "config/config.hpp"
+#include "cli/user_text.hpp"
+#include "config/http_address.hpp"
+#include "cron/duration.hpp"
 #include "solocron/scheduler.hpp"
 
 namespace solocron::cli {
 
 namespace {
+
+using namespace std::chrono_literals;
+
+// Start-up retries of a store that cannot be reached: 1 s, doubling, at most 30 s apart.
+constexpr auto kFirstRetry = 1s;
+constexpr auto kMaxRetry = 30s;
+constexpr timespec kSignalPoll{0, 100'000'000};
 
 std::string host_name() {
   char buf[256] = {};
@@ -31,144 +47,284 @@ sigset_t block_signals() {
   return set;
 }
 
-void apply_overrides(const DaemonOptions& o, detail::Config& c) {
-  if (!o.store_url.empty()) c.store_url = o.store_url;
-  if (c.store_url.empty()) c.store_url = kDefaultStoreUrl;
-  if (!o.node_id.empty()) c.node.node_id = o.node_id;
-  if (!o.http_address.empty()) c.http_address = o.http_address;
-  if (c.node.node_id.empty()) c.node.node_id = host_name();
+bool is_stop(int sig) { return sig == SIGTERM || sig == SIGINT; }
+const char* signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+// Polls `task` while taking signals. Returns the first SIGTERM/SIGINT, or 0 once `task` is
+// done; a SIGHUP meanwhile sets `hup` (the file is read again once the node serves).
+template <class T>
+int wait_for(const Background<T>& task, const sigset_t& signals, bool& hup) {
+  while (!task.done()) {
+    const int sig = sigtimedwait(&signals, nullptr, &kSignalPoll);
+    if (is_stop(sig)) return sig;
+    if (sig == SIGHUP) hup = true;
+  }
+  return 0;
+}
+
+// The file's settings with the command line's overrides, checked before anything is logged
+// or opened: an invalid node id would otherwise be written into log lines first.
+std::optional<std::string> apply_overrides(const DaemonOptions& o, detail::Config& c) {
+  try {
+    c.store_url = resolve_store_url(o.store_url, c.store_url);
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  if (!o.node_id.empty()) {
+    if (auto bad = detail::node_id_error(o.node_id)) return "--node-id: " + *bad;
+    c.node.node_id = o.node_id;
+  }
+  if (c.node.node_id.empty()) {
+    c.node.node_id = host_name();
+    if (auto bad = detail::node_id_error(c.node.node_id)) {
+      return "the host name as node id: " + *bad + "; set node.id or --node-id";
+    }
+  }
+  if (!o.http_address.empty()) {
+    if (auto a = detail::parse_http_address(o.http_address); !a) return "--http: " + a.error();
+    c.http_address = o.http_address;
+  }
+  return std::nullopt;
 }
 
 void log_errors(EventLog& log, const detail::ConfigLoad& load) {
   for (const auto& e : load.errors) log.error("config_error", e.to_string());
 }
 
-constexpr int kStoppedBySignal = -1;
+class Node {
+ public:
+  Node(const DaemonOptions& options, const sigset_t& signals, detail::Config config)
+      : options_(options),
+        signals_(signals),
+        config_(std::move(config)),
+        log_(config_.node.node_id, config_.log_format == "json", config_.log_level) {}
 
-// The store may be down when the node starts: that is a partition, not a reason to exit.
-// Keep trying until it answers or a signal asks us to stop. Returns 0 when the store is ready,
-// else the exit status: 2 for a store that cannot work as configured, 1 otherwise, or
-// kStoppedBySignal when SIGTERM/SIGINT arrived while waiting.
-int migrate_with_retry(Store& store, EventLog& log, const sigset_t& signals) {
+  // `hup`: a SIGHUP came while the file was read (it is read again once the node serves).
+  int run(bool hup);
+
+ private:
+  std::optional<int> start_in_background();
+  int make_store_ready();
+  int start_scheduler();
+  int serve();
+  int stop(int sig);
+  void apply_reload(detail::ConfigLoad load);
+  void apply_settings(const detail::Config& loaded);
+
+  enum class Phase { opening, starting };
+
+  const DaemonOptions& options_;
+  const sigset_t& signals_;
+  detail::Config config_;  // the running configuration
+  EventLog log_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Scheduler> scheduler_;
+  HealthServer health_;  // after the scheduler: stops serving before the scheduler goes
+  std::atomic<Phase> phase_{Phase::opening};
+  bool reload_wanted_ = false;  // a SIGHUP not acted on yet
+  std::optional<Background<detail::ConfigLoad>> reloading_;
+};
+
+int Node::run(bool hup) {
+  reload_wanted_ = hup;
+  try {
+    store_ = open_store(config_.store_url);
+  } catch (const StoreError& e) {
+    log_.error("store_error", e.what());
+    return e.kind() == StoreError::Kind::invalid ? 2 : 1;
+  }
+  log_.info("store", "using " + store_->describe());
+  // Probes are answered from here on: "not ready" while the store is still out of reach.
+  if (!config_.http_address.empty()) {
+    auto port = health_.listen(config_.http_address);
+    if (!port) {
+      log_.error("config_error", "node.http: " + port.error());
+      return 2;
+    }
+    log_.info("http", "serving /healthz, /readyz and /metrics on port " + std::to_string(*port));
+  }
+  if (auto finished = start_in_background()) {
+    health_.stop();
+    return *finished;
+  }
+  const int served = serve();
+  health_.stop();
+  return served;
+}
+
+// The store made ready and the scheduler started on a Background task; nullopt when the node
+// is to serve, else the exit status. A SIGTERM before the scheduler starts ends the process at
+// once: it holds no lease and runs nothing yet, and a store call in progress (a connect may
+// take its connect_timeout) must not delay it.
+std::optional<int> Node::start_in_background() {
+  Background<int> starting([this] {
+    if (int rc = make_store_ready(); rc != 0) return rc;
+    return start_scheduler();
+  });
+  int sig = wait_for(starting, signals_, reload_wanted_);
+  if (sig != 0 && phase_ == Phase::opening) {
+    log_.info("node_stopped", std::string(signal_name(sig)) + " during start-up: exiting");
+    exit_now(0);
+  }
+  const int rc = starting.take();  // the scheduler's start() is one store call: bounded
+  if (rc != 0) return rc;
+  if (sig != 0) return stop(sig);
+  return std::nullopt;
+}
+
+// Migrates the store, retrying while it is unavailable (down, refusing connections,
+// refusing the password) with a backoff; a configuration error ends the start-up.
+int Node::make_store_ready() {
+  std::chrono::milliseconds wait = kFirstRetry;
   for (int attempt = 1;; ++attempt) {
     try {
-      store.migrate();
+      store_->migrate();
+      if (attempt > 1) log_.info("store", "the store answered after " + std::to_string(attempt) + " attempts");
       return 0;
     } catch (const StoreError& e) {
       if (e.kind() != StoreError::Kind::unavailable) {
-        log.error("store_error", e.what());
+        log_.error("store_error", e.what());
         return e.kind() == StoreError::Kind::invalid ? 2 : 1;
       }
-      if (attempt == 1 || attempt % 10 == 0) log.warn("store_error", std::string(e.what()) + "; retrying");
+      log_.warn("store_error", std::string(e.what()) + "; retrying in " +
+                                   detail::format_duration(wait) + " (attempt " +
+                                   std::to_string(attempt) + ")");
+    } catch (const std::exception& e) {
+      log_.error("store_error", e.what());
+      return 1;
     }
-    timespec wait{1, 0};
-    int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig == SIGTERM || sig == SIGINT) return kStoppedBySignal;
+    std::this_thread::sleep_for(wait);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, kMaxRetry);
   }
 }
 
-void reload(Scheduler& scheduler, const DaemonOptions& options, EventLog& log) {
-  detail::ConfigLoad load = detail::load_config_file(options.config_path);
-  log_errors(log, load);
+int Node::start_scheduler() {
+  phase_ = Phase::starting;
+  try {
+    scheduler_ = std::make_unique<Scheduler>(config_.node, *store_);
+  } catch (const std::invalid_argument& e) {
+    log_.error("config_error", e.what());
+    return 2;
+  }
+  scheduler_->set_observer(&log_);
+  for (auto job : config_.jobs) {
+    if (auto r = scheduler_->add(std::move(job)); !r) log_.error("job_rejected", r.error());
+  }
+  health_.attach(scheduler_.get());
+  scheduler_->start();
+  log_.info("node_started", "node " + scheduler_->node_id() + " started");
+  return 0;
+}
+
+int Node::stop(int sig) {
+  log_.info("shutdown", std::string(signal_name(sig)) + ": no new runs; waiting for running jobs");
+  scheduler_->shutdown();
+  log_.info("node_stopped", "lease released, exiting");
+  // A reload still being read is abandoned, not waited for: its result has no use now.
+  if (reloading_ && !reloading_->done()) exit_now(0);
+  return 0;
+}
+
+int Node::serve() {
+  for (;;) {
+    if (reload_wanted_ && !reloading_) {
+      reload_wanted_ = false;
+      log_.info("reload", "SIGHUP: reloading " + options_.config_path);
+      reloading_.emplace([path = options_.config_path, limits = options_.limits] {
+        return detail::load_config_file(path, limits);
+      });
+    }
+    const int sig = sigtimedwait(&signals_, nullptr, &kSignalPoll);
+    if (auto fatal = scheduler_->fatal_error()) {
+      log_.error("fatal", *fatal);
+      scheduler_->shutdown(std::chrono::milliseconds(0));
+      if (reloading_ && !reloading_->done()) exit_now(1);
+      return 1;
+    }
+    if (is_stop(sig)) return stop(sig);
+    if (sig == SIGHUP) reload_wanted_ = true;  // during a reload: read once more after it
+    if (reloading_ && reloading_->done()) {
+      detail::ConfigLoad load = reloading_->take();
+      reloading_.reset();
+      apply_reload(std::move(load));
+    }
+  }
+}
+
+// Logs what the reload does with the node settings and applies those that can change live.
+// The log level changes last, after the reload's own lines.
+void Node::apply_settings(const detail::Config& loaded) {
+  SettingsChange change = compare_node_settings(config_, loaded);
+  auto names = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& n : v) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  if (!change.need_restart.empty()) {
+    log_.warn("reload", "node settings changed that take effect only after a restart: " +
+                            names(change.need_restart) + "; the running values are kept");
+  }
+  if (!change.applied.empty()) {
+    log_.info("reload", "node settings applied: " + names(change.applied));
+    config_.node.default_time_zone = loaded.node.default_time_zone;  // the jobs are read in it
+    config_.log_level = loaded.log_level;
+  }
+}
+
+void Node::apply_reload(detail::ConfigLoad load) {
+  log_errors(log_, load);
   if (load.fatal) {
-    log.error("reload_rejected", options.config_path + " is unusable; the running jobs are kept");
+    log_.error("reload_rejected", options_.config_path + " is unusable; the running jobs are kept");
     return;
   }
+  detail::Config& loaded = load.config;
+  if (auto bad = apply_overrides(options_, loaded)) {
+    log_.error("reload_rejected", *bad + "; the running jobs are kept");
+    return;
+  }
+  apply_settings(loaded);
   // A job whose new definition is broken keeps running with its old one.
   std::set<std::string> kept(load.bad_jobs.begin(), load.bad_jobs.end());
   for (const auto& name : kept) {
-    if (auto old = scheduler.find(name)) {
-      load.config.jobs.push_back(old->spec);
-      log.warn("reload_kept_old", "job " + name + " keeps its previous definition");
+    if (auto old = scheduler_->find(name)) {
+      loaded.jobs.push_back(old->spec);
+      log_.warn("reload_kept_old", "job " + name + " keeps its previous definition");
     }
   }
-  ApplyResult r = scheduler.apply(std::move(load.config.jobs));
-  for (const auto& [job, message] : r.errors) log.error("job_rejected", message);
-  log.info("reloaded", std::to_string(r.added.size()) + " added, " +
-                           std::to_string(r.removed.size()) + " removed, " +
-                           std::to_string(r.changed.size()) + " changed");
-}
-
-int serve(Scheduler& scheduler, const DaemonOptions& options, EventLog& log,
-          const sigset_t& signals) {
-  scheduler.start();
-  log.info("node_started", "node " + scheduler.node_id() + " started");
-  for (;;) {
-    timespec tick{0, 200'000'000};
-    int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (auto fatal = scheduler.fatal_error()) {
-      log.error("fatal", *fatal);
-      scheduler.shutdown(std::chrono::milliseconds(0));
-      return 1;
-    }
-    if (sig == SIGHUP) {
-      log.info("reload", "SIGHUP: reloading " + options.config_path);
-      reload(scheduler, options, log);
-    } else if (sig == SIGTERM || sig == SIGINT) {
-      log.info("shutdown", std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                               ": no new runs; waiting for running jobs");
-      scheduler.shutdown();
-      log.info("node_stopped", "lease released, exiting");
-      return 0;
-    }
-  }
+  ApplyResult r = scheduler_->apply(std::move(loaded.jobs));
+  for (const auto& [job, message] : r.errors) log_.error("job_rejected", message);
+  log_.info("reloaded", std::to_string(r.added.size()) + " added, " +
+                            std::to_string(r.removed.size()) + " removed, " +
+                            std::to_string(r.changed.size()) + " changed");
+  log_.set_level(config_.log_level);
 }
 
 }  // namespace
 
 int run_daemon(const DaemonOptions& options) {
-  sigset_t signals = block_signals();
-  detail::ConfigLoad load = detail::load_config_file(options.config_path);
-  if (load.fatal) {
-    for (const auto& e : load.errors) std::cerr << "error: " << e.to_string() << "\n";
+  const sigset_t signals = block_signals();
+  bool hup = false;
+  Background<detail::ConfigLoad> reading([&options] {
+    return detail::load_config_file(options.config_path, options.limits);
+  });
+  if (int sig = wait_for(reading, signals, hup); sig != 0) {
+    std::fprintf(stderr, "%s while reading %s: exiting\n", signal_name(sig),
+                 text_line(options.config_path).c_str());
+    exit_now(0);
+  }
+  detail::ConfigLoad load = reading.take();
+  // `run` starts only with a file `check` accepts: the same reading, the same verdict.
+  if (!load.errors.empty()) {
+    for (const auto& e : load.errors) print_error(e.to_string());
     return 2;
   }
-  detail::Config& config = load.config;
-  apply_overrides(options, config);
-  EventLog log(config.node.node_id, config.log_format == "json", config.log_level);
-  log_errors(log, load);  // bad jobs are left out; the others run
-
-  // Probes are answered from the start: "not ready" while the store is still out of reach.
-  HealthServer health;
-  if (!config.http_address.empty()) {
-    auto port = health.listen(config.http_address);
-    if (!port) {
-      log.error("config_error", "node.http: " + port.error());
-      return 2;
-    }
-    log.info("http", "serving /healthz, /readyz and /metrics on port " + std::to_string(*port));
-  }
-
-  std::unique_ptr<Store> store;
-  try {
-    store = open_store(config.store_url);
-  } catch (const StoreError& e) {
-    log.error("store_error", e.what());
-    return e.kind() == StoreError::Kind::invalid ? 2 : 1;
-  }
-  log.info("store", "using " + store->describe());
-  if (int rc = migrate_with_retry(*store, log, signals); rc != 0) {
-    if (rc != kStoppedBySignal) return rc;
-    log.info("node_stopped", "stopped while waiting for the store");
-    return 0;
-  }
-
-  std::unique_ptr<Scheduler> scheduler;
-  try {
-    scheduler = std::make_unique<Scheduler>(config.node, *store);
-  } catch (const std::invalid_argument& e) {
-    log.error("config_error", e.what());
+  detail::Config config = std::move(load.config);
+  if (auto bad = apply_overrides(options, config)) {
+    print_error(*bad);
     return 2;
   }
-  scheduler->set_observer(&log);
-  for (auto& job : config.jobs) {
-    std::string name = job.name;
-    if (auto r = scheduler->add(std::move(job)); !r) log.error("job_rejected", r.error());
-  }
-  health.attach(scheduler.get());
-  int rc = serve(*scheduler, options, log, signals);
-  health.stop();
-  return rc;
+  Node node(options, signals, std::move(config));
+  return node.run(hup);
 }
 
 }  // namespace solocron::cli

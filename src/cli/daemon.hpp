@@ -1,19 +1,25 @@
 // `solocron run`: one node of the cluster, driven by a YAML file, until SIGTERM.
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include "config/config.hpp"
 
 namespace solocron::cli {
 
 struct DaemonOptions {
   std::string config_path;
-  std::string store_url;  // overrides node.store
-  std::string node_id;    // overrides node.id
+  std::optional<std::string> store_url;  // --store; overrides SOLOCRON_STORE and node.store
+  std::string node_id;       // overrides node.id
   std::string http_address;  // overrides node.http
+  detail::ConfigLimits limits;
 };
 
-// Returns the process exit status: 0 after a clean shutdown, 1 when the node cannot run
-// (store unusable, node id held by another live process), 2 for an unusable configuration.
+// Returns the process exit status: 0 after a clean shutdown (also when SIGTERM/SIGINT came
+// during start-up), 1 when the node cannot run (the store failed in a way that is not a
+// configuration error, the node id is held by another live process), 2 for an unusable
+// configuration, store URL, node id or HTTP address.
 int run_daemon(const DaemonOptions& options);
 
 }  // namespace solocron::cli

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/record_format.hpp"
+#include "cli/user_text.hpp"
 #include "cron/duration.hpp"
 #include "solocron/clock.hpp"
 
@@ -35,6 +36,25 @@ spdlog::level::level_enum level_of(RunEventKind kind, const RunEvent& e) {
   }
 }
 
+// The names of node.log_level, not spdlog's ("warning", "critical").
+const char* level_name(spdlog::level::level_enum level) {
+  switch (level) {
+    case spdlog::level::trace: return "trace";
+    case spdlog::level::debug: return "debug";
+    case spdlog::level::info: return "info";
+    case spdlog::level::warn: return "warn";
+    default: return "error";
+  }
+}
+
+spdlog::level::level_enum level_from_name(const std::string& name) {
+  if (name == "trace") return spdlog::level::trace;
+  if (name == "debug") return spdlog::level::debug;
+  if (name == "warn") return spdlog::level::warn;
+  if (name == "error") return spdlog::level::err;
+  return spdlog::level::info;
+}
+
 std::string now_text() {
   auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return format_store_time(StoreTime(now.time_since_epoch()));
@@ -55,9 +75,18 @@ void add_event_fields(const RunEvent& e, nlohmann::ordered_json& j) {
     j["duration_ms"] = e.duration.count();
   }
   if (e.kind == RunEventKind::output) {
-    j["line"] = std::string(e.line);
+    j["line"] = json_text(e.line);
     j["stderr"] = e.from_stderr;
   }
+}
+
+// What to say about a finished run besides its state: when it has neither an exit code nor
+// a signal it never ran (it could not start, a callable threw, shutdown came first), and its
+// tail holds the reason.
+std::string finished_reason(const RunEvent& e) {
+  if (e.kind != RunEventKind::finished || e.exit_code || e.signal) return "";
+  if (e.state == RunState::succeeded) return "";
+  return e.output_tail;
 }
 
 // "tick@2026-03-08T07:00:00Z fence=12 attempt=1 state=succeeded exit=0 1.2s"
@@ -81,12 +110,18 @@ EventLog::EventLog(std::string node, bool json, const std::string& level)
   logger_ = std::make_shared<spdlog::logger>("solocron",
                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger_->set_pattern("%v");  // the line is formatted here, in one place, for both formats
-  logger_->set_level(spdlog::level::from_str(level));
+  logger_->set_level(level_from_name(level));
   logger_->flush_on(spdlog::level::trace);
 }
 
+void EventLog::set_level(const std::string& level) { logger_->set_level(level_from_name(level)); }
+
 void EventLog::on_event(const RunEvent& e) {
-  write(level_of(e.kind, e), std::string(to_string(e.kind)), &e, e.message);
+  std::string message = e.message;
+  if (std::string reason = finished_reason(e); !reason.empty()) {
+    message += (message.empty() ? "" : "; ") + reason;
+  }
+  write(level_of(e.kind, e), std::string(to_string(e.kind)), &e, message);
 }
 
 void EventLog::info(const std::string& event, const std::string& message) {
@@ -102,24 +137,23 @@ void EventLog::error(const std::string& event, const std::string& message) {
 void EventLog::write(spdlog::level::level_enum level, const std::string& event, const RunEvent* e,
                      const std::string& message) {
   if (!logger_->should_log(level)) return;
-  std::string level_name(spdlog::level::to_string_view(level).data());
   if (json_) {
     nlohmann::ordered_json j;
     j["ts"] = now_text();
-    j["level"] = level_name;
-    j["node"] = node_;
+    j["level"] = level_name(level);
+    j["node"] = json_text(node_);
     j["event"] = event;
     if (e) add_event_fields(*e, j);
-    if (!message.empty()) j["message"] = message;
-    logger_->log(level, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (!message.empty()) j["message"] = json_text(message);
+    logger_->log(level, dump_json(j, -1));
     return;
   }
-  std::string line = now_text() + " " + level_name + " " + node_ + " " + event;
+  std::string line = now_text() + " " + level_name(level) + " " + text_line(node_) + " " + event;
   if (e) {
     std::string detail = event_text(*e);
-    if (!detail.empty()) line += " " + detail;
+    if (!detail.empty()) line += " " + text_line(detail);
   }
-  if (!message.empty()) line += ": " + message;
+  if (!message.empty()) line += ": " + text_line(message);
   logger_->log(level, line);
 }
 

@@ -2,23 +2,15 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <utility>
+
+#include "cli/version.hpp"
+#include "config/http_address.hpp"
 
 namespace solocron::cli {
 
 namespace {
-
-std::pair<std::string, int> split_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return {"", -1};
-  std::string host = address.substr(0, colon);
-  if (host.empty()) host = "0.0.0.0";
-  try {
-    return {host, std::stoi(address.substr(colon + 1))};
-  } catch (const std::exception&) {
-    return {host, -1};
-  }
-}
 
 void counter(std::string& out, const char* name, const char* label, std::uint64_t value) {
   out += std::string("solocron_") + name + "{outcome=\"" + label + "\"} " + std::to_string(value) + "\n";
@@ -47,6 +39,9 @@ std::string render_metrics(const Statistics& s, bool ready) {
   out += "# TYPE solocron_running gauge\nsolocron_running " + std::to_string(s.running) + "\n";
   out += "# TYPE solocron_queued gauge\nsolocron_queued " + std::to_string(s.queued) + "\n";
   out += "# TYPE solocron_ready gauge\nsolocron_ready " + std::string(ready ? "1" : "0") + "\n";
+  out += "# HELP solocron_build_info The version of this solocron binary.\n";
+  out += "# TYPE solocron_build_info gauge\nsolocron_build_info{version=\"" + std::string(kVersion) +
+         "\"} 1\n";
   return out;
 }
 
@@ -71,19 +66,28 @@ HealthServer::HealthServer() : server_(std::make_unique<httplib::Server>()) {
 HealthServer::~HealthServer() { stop(); }
 
 void HealthServer::stop() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // httplib's stop() does nothing until the server thread has entered its accept loop: a stop
+  // right after listen() (a start-up that fails at once) would leave that thread in accept()
+  // for ever and this join with it. So it is repeated until the thread has left.
+  while (!serving_done_.load()) {
+    server_->stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  thread_.join();
 }
 
 Expected<int, std::string> HealthServer::listen(const std::string& address) {
-  auto [host, port] = split_address(address);
-  if (port < 0 || port > 65535) {
-    return Unexpected{"\"" + address + "\" is not HOST:PORT (expected e.g. 127.0.0.1:9180)"};
-  }
+  auto parsed = detail::parse_http_address(address);
+  if (!parsed) return Unexpected{parsed.error()};
+  const auto& [host, port] = *parsed;
   int bound = port == 0 ? server_->bind_to_any_port(host.c_str())
                         : (server_->bind_to_port(host.c_str(), port) ? port : -1);
   if (bound < 0) return Unexpected{"cannot listen on " + address};
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    serving_done_ = true;
+  });
   return bound;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cli/user_text.hpp"
 #include "solocron/cron.hpp"
 
 namespace solocron::cli {
@@ -33,15 +34,15 @@ nlohmann::json to_json(const RunRecord& r) {
       {"occurrence_node", r.key.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.key.node)},
       {"state", std::string(to_string(r.state))},
       {"node", r.node.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.node)},
-      {"fence", r.fence},
+      {"fence", r.fence != 0 ? nlohmann::json(r.fence) : nlohmann::json(nullptr)},
       {"attempt", r.attempt},
       {"claimed_at", time_json(r.claimed_at)},
       {"started_at", time_json(r.started_at)},
       {"finished_at", time_json(r.finished_at)},
       {"exit_code", optional_json(r.exit_code)},
       {"signal", optional_json(r.signal)},
-      {"output_tail", r.output_tail},
-      {"message", r.message},
+      {"output_tail", json_text(r.output_tail)},
+      {"message", json_text(r.message)},
   };
 }
 
@@ -57,7 +58,12 @@ nlohmann::json to_json(const NodeLease& lease, StoreTime store_now) {
   };
 }
 
-std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+std::string render_table(const std::vector<std::vector<std::string>>& raw_rows) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& row : raw_rows) {
+    auto& cells = rows.emplace_back();
+    for (const auto& cell : row) cells.push_back(text_line(cell));
+  }
   std::vector<std::size_t> width;
   for (const auto& row : rows) {
     width.resize(std::max(width.size(), row.size()), 0);

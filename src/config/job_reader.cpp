@@ -2,6 +2,9 @@
 
 #include <absl/time/time.h>
 
+#include <algorithm>
+
+
 namespace solocron::detail {
 
 namespace {
@@ -10,7 +13,22 @@ const std::initializer_list<std::string_view> kJobKeys = {
     "name",      "schedule",   "time_zone", "anchor",        "command",
     "shell",     "working_dir", "env",      "overlap",       "timeout",
     "kill_grace", "misfire",   "max_catchup", "starting_deadline", "delivery",
-    "run_on",    "output_tail_bytes", "paused"};
+    "run_on",    "output_tail_bytes", "paused", "inherit_env"};
+
+// Set by solocron for every run (section 12 of the cluster contract); a job cannot set them.
+const std::initializer_list<std::string_view> kContractVariables = {
+    "SOLOCRON_JOB", "SOLOCRON_SCHEDULED_AT", "SOLOCRON_NODE", "SOLOCRON_FENCE", "SOLOCRON_ATTEMPT"};
+
+// POSIX names ([A-Za-z_][A-Za-z0-9_]*): what execve and every shell accept as a variable.
+std::optional<std::string> env_name_error(const std::string& name) {
+  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  bool ok = !name.empty() && alpha(name[0]);
+  for (char c : name) ok = ok && (alpha(c) || (c >= '0' && c <= '9'));
+  if (!ok) {
+    return quote(name) + " is not a valid environment variable name (expected [A-Za-z_][A-Za-z0-9_]*)";
+  }
+  return std::nullopt;
+}
 
 std::optional<sys_seconds> read_anchor(const YAML::Node& n, const std::string& key, YamlReader& r) {
   auto text = r.string(n, key);
@@ -28,8 +46,15 @@ void read_schedule(const YAML::Node& node, const std::string& path, const NodeSe
                    YamlReader& r, JobSpec& job) {
   ParseOptions options;
   options.time_zone = settings.default_time_zone;
-  if (node["time_zone"]) {
-    if (auto tz = r.string(node["time_zone"], path + ".time_zone")) options.time_zone = *tz;
+  if (const auto& zone = node["time_zone"]) {
+    if (auto tz = r.string(zone, path + ".time_zone")) {
+      // Checked here so the error is on this key, not on the schedule read in the zone.
+      if (auto bad = time_zone_error(*tz)) {
+        r.error(zone, path + ".time_zone", *bad);
+      } else {
+        options.time_zone = *tz;
+      }
+    }
   }
   if (node["anchor"]) {
     if (auto a = read_anchor(node["anchor"], path + ".anchor", r)) options.every_anchor = *a;
@@ -47,6 +72,26 @@ void read_schedule(const YAML::Node& node, const std::string& path, const NodeSe
     return;
   }
   job.schedule = std::move(*parsed);
+}
+
+// `all`, `none` or a list of names (only those).
+void read_inherit_env(const YAML::Node& n, const std::string& key, YamlReader& r, CommandSpec& cmd) {
+  if (n.IsScalar()) {
+    if (auto v = r.choice(n, key, {"all", "none"})) {
+      cmd.inherit_env.mode = *v == "all" ? InheritEnv::Mode::all : InheritEnv::Mode::none;
+    }
+    return;
+  }
+  if (!n.IsSequence()) {
+    r.error(n, key, "expected all, none or a list of variable names such as [PATH, HOME]");
+    return;
+  }
+  auto names = r.string_list(n, key);
+  if (!names) return;
+  for (std::size_t i = 0; i < names->size(); ++i) {
+    if (auto bad = env_name_error((*names)[i])) r.error(n[i], key + "[" + std::to_string(i) + "]", *bad);
+  }
+  cmd.inherit_env = InheritEnv{InheritEnv::Mode::only, std::move(*names)};
 }
 
 void read_command(const YAML::Node& node, const std::string& path, YamlReader& r, JobSpec& job) {
@@ -68,9 +113,22 @@ void read_command(const YAML::Node& node, const std::string& path, YamlReader& r
   if (node["working_dir"]) {
     if (auto d = r.string(node["working_dir"], path + ".working_dir")) cmd.working_dir = *d;
   }
-  if (node["env"]) {
-    if (auto env = r.string_map(node["env"], path + ".env")) cmd.env = std::move(*env);
+  if (const auto& env = node["env"]) {
+    if (auto values = r.string_map(env, path + ".env")) {
+      for (const auto& kv : env) {
+        const std::string name = kv.first.Scalar();
+        const std::string key = path + ".env." + (name.empty() ? "\"\"" : name);
+        if (auto bad = env_name_error(name)) {
+          r.error(kv.first, key, *bad);
+        } else if (std::find(kContractVariables.begin(), kContractVariables.end(), name) !=
+                   kContractVariables.end()) {
+          r.error(kv.first, key, name + " is set by solocron for every run; choose another name");
+        }
+      }
+      cmd.env = std::move(*values);
+    }
   }
+  if (const auto& inherit = node["inherit_env"]) read_inherit_env(inherit, path + ".inherit_env", r, cmd);
   job.action = std::move(cmd);
 }
 
@@ -92,12 +150,17 @@ void read_policies(const YAML::Node& node, const std::string& path, YamlReader& 
   read_enum(node, "misfire", path, r, {"skip", "run_once", "run_all"}, job.misfire);
   read_enum(node, "delivery", path, r, {"at_most_once", "at_least_once"}, job.delivery);
   read_enum(node, "run_on", path, r, {"once", "every_node", "local"}, job.run_on);
-  if (node["timeout"]) job.timeout = r.duration(node["timeout"], path + ".timeout");
+  if (node["timeout"]) {
+    job.timeout = r.positive_duration(node["timeout"], path + ".timeout",
+                                      "leave the key out for no timeout");
+  }
   if (node["kill_grace"]) {
     if (auto d = r.duration(node["kill_grace"], path + ".kill_grace")) job.kill_grace = *d;
   }
   if (node["starting_deadline"]) {
-    job.starting_deadline = r.duration(node["starting_deadline"], path + ".starting_deadline");
+    job.starting_deadline = r.positive_duration(node["starting_deadline"],
+                                                path + ".starting_deadline",
+                                                "leave the key out for no deadline");
   }
   if (node["max_catchup"]) {
     if (auto v = r.integer(node["max_catchup"], path + ".max_catchup", 0, 100000)) {

@@ -154,7 +154,8 @@ pid_t fork_child(const ChildPlan& plan) {
 
 std::string_view env_name(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 
-// The node's environment with extra_env added; a later extra entry overrides an earlier one.
+// The node's environment as spec.inherit_env allows, with extra_env added; a later extra
+// entry overrides an earlier one.
 std::vector<std::string> build_environment(const ProcessSpec& spec) {
   std::vector<std::string> env;
   auto overridden = [&](std::string_view name) {
@@ -164,7 +165,7 @@ std::vector<std::string> build_environment(const ProcessSpec& spec) {
     return false;
   };
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (!overridden(env_name(*e))) env.emplace_back(*e);
+    if (!overridden(env_name(*e)) && inherits(spec.inherit_env, env_name(*e))) env.emplace_back(*e);
   }
   for (std::size_t i = 0; i < spec.extra_env.size(); ++i) {
     const auto& [key, value] = spec.extra_env[i];

@@ -37,6 +37,8 @@
 #include <utility>
 #include <vector>
 
+#include "solocron/environment.hpp"
+
 namespace solocron::detail {
 
 struct ProcessSpec {
@@ -45,6 +47,8 @@ struct ProcessSpec {
   std::string working_dir;  // empty: inherit
   // Added to (or overriding) the node's own environment.
   std::vector<std::pair<std::string, std::string>> extra_env;
+  // Which of the node's own variables the child inherits; extra_env is added in every case.
+  InheritEnv inherit_env{InheritEnv::Mode::all, {}};
   std::size_t tail_bytes = 4096;
   std::optional<std::chrono::milliseconds> timeout;
   std::chrono::milliseconds kill_grace{10000};

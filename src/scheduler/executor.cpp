@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cron/time_text.hpp"
+#include "process/output_text.hpp"
 
 namespace solocron::detail {
 
@@ -57,6 +58,7 @@ Executor::~Executor() {
 }
 
 void Executor::start() {
+  runner();
   std::lock_guard g(mu_);
   spawn(std::min(settings_.max_concurrent_runs, kInitialWorkers));
 }
@@ -173,9 +175,18 @@ void Executor::execute_callable(const RunPtr& run) {
          std::move(message));
 }
 
+// Made at start, while the node is small: the runner forks its guardian process then (a copy
+// of the node's memory until it changes), which kills every run's process group if the node
+// dies.
 detail::ProcessRunner& Executor::runner() {
   std::lock_guard g(mu_);
-  if (!runner_) runner_ = std::make_unique<detail::ProcessRunner>();
+  if (!runner_) {
+    runner_ = std::make_unique<detail::ProcessRunner>();
+    if (!runner_->guarded()) {
+      events_.emit(RunEventKind::unguarded,
+                   "could not start the guardian process: jobs will not be killed if this node dies");
+    }
+  }
   return *runner_;
 }
 
@@ -184,6 +195,7 @@ void Executor::execute_command(const RunPtr& run) {
   detail::ProcessSpec spec;
   spec.argv = cmd.shell ? std::vector<std::string>{"/bin/sh", "-c", cmd.shell_command} : cmd.argv;
   spec.working_dir = cmd.working_dir;
+  spec.inherit_env = cmd.inherit_env;
   for (const auto& [k, v] : cmd.env) spec.extra_env.emplace_back(k, v);
   // The contract's variables come last so a job's env cannot fake them.
   spec.extra_env.emplace_back("SOLOCRON_JOB", run->key.job);
@@ -213,6 +225,9 @@ void Executor::execute_command(const RunPtr& run) {
     if (!res.started) {
       state = RunState::failed;
       message = res.start_error;
+    } else if (res.killed_lingering) {
+      message += std::string(message.empty() ? "" : "; ") +
+                 "background process(es) of the job still held its output 1s after it exited: killed";
     }
     finish(run, state, res.exit_code, res.signal, res.output_tail, std::move(message));
   };
@@ -248,6 +263,9 @@ void Executor::kill_processes() {
 
 void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit_code,
                       std::optional<int> signal, std::string tail, std::string message) {
+  // Output is bytes; the record and every JSON made from it need valid UTF-8 without NUL.
+  tail = storable_text(tail);
+  message = storable_text(message);
   switch (state) {
     case RunState::succeeded: ++events_.counters.succeeded; break;
     case RunState::failed: ++events_.counters.failed; break;

@@ -56,7 +56,7 @@ bool JobDef::same_timing(const JobDef& o) const {
 namespace {
 bool same_command(const CommandSpec& a, const CommandSpec& b) {
   return a.argv == b.argv && a.shell_command == b.shell_command && a.shell == b.shell &&
-         a.working_dir == b.working_dir && a.env == b.env;
+         a.working_dir == b.working_dir && a.env == b.env && a.inherit_env == b.inherit_env;
 }
 }  // namespace
 

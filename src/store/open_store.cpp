@@ -4,6 +4,7 @@
 #include "solocron/store.hpp"
 #include "store/memory/memory_store.hpp"
 #include "store/postgres/pg_store.hpp"
+#include "store/redact.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace solocron {
@@ -16,9 +17,10 @@ std::unique_ptr<Store> open_store(const std::string& url, const OpenOptions& opt
   if (u.starts_with("postgres://") || u.starts_with("postgresql://")) {
     return detail::open_postgres_store(url, options.read_only);
   }
-  throw StoreError(
-      StoreError::Kind::invalid,
-      "store \"" + url + "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
+  // The URL may hold a password: quoted with it masked.
+  throw StoreError(StoreError::Kind::invalid,
+                   "store \"" + detail::redact_secrets(url) +
+                       "\": unknown scheme (expected memory:, sqlite:PATH or postgres://...)");
 }
 
 }  // namespace solocron

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <regex>
 #include <set>
 
 #include "cli/daemon_process.hpp"
@@ -81,7 +82,9 @@ TEST_F(DaemonTest, StatusHistoryAndNodesDescribeTheCluster) {
   EXPECT_EQ(status["jobs"][0]["job"], "tick");
   EXPECT_EQ(status["jobs"][0]["last"]["node"], "n1");
   EXPECT_TRUE(status["jobs"][1]["last"].is_null());
-  EXPECT_NE(status["jobs"][1]["next"].get<std::string>().find("-01-01T00:00:00+00:00"), std::string::npos);
+  // One time format throughout: RFC 3339 UTC with Z, as history prints.
+  EXPECT_NE(status["jobs"][1]["next"].get<std::string>().find("-01-01T00:00:00Z"), std::string::npos);
+  EXPECT_EQ(status["jobs"][1]["paused"], false);
 
   auto record = history("tick").at(0);
   for (const char* key : {"job", "scheduled_at", "state", "node", "fence", "attempt", "claimed_at",
@@ -192,18 +195,33 @@ TEST_F(DaemonTest, MissingCommandIsAFailedRunAndOthersKeepRunning) {
   }
 }
 
-TEST_F(DaemonTest, BadJobIsReportedAndTheOthersRun) {
-  auto ticks = dir / "ticks";
-  auto cfg = config("  - name: never\n    schedule: \"0 0 30 2 *\"\n    command: [\"true\"]\n"
-                    "  - name: tick\n    schedule: \"* * * * * *\"\n"
-                    "    command: [\"sh\", \"-c\", \"echo $SOLOCRON_SCHEDULED_AT >> " + ticks.string() + "\"]\n");
+// `run` starts only with a file `check` accepts; once running, a reload with one broken job
+// keeps that job's previous definition and applies the others.
+TEST_F(DaemonTest, RunRefusesWhatCheckRefusesAndAReloadKeepsTheOldDefinition) {
+  auto ticks = dir / "ticks", other = dir / "other";
+  auto tick = "  - name: tick\n    schedule: \"* * * * * *\"\n"
+              "    command: [\"sh\", \"-c\", \"echo $SOLOCRON_SCHEDULED_AT >> " + ticks.string() + "\"]\n";
+  auto cfg = config("  - name: never\n    schedule: \"0 0 30 2 *\"\n    command: [\"true\"]\n" + tick);
   auto [rc, out] = run({"check", cfg}, dir.path());
   EXPECT_EQ(rc, 2) << out;
   EXPECT_NE(out.find("jobs.yaml:7:15: jobs[0].schedule: \"0 0 30 2 *\" never fires"), std::string::npos) << out;
   EXPECT_NE(out.find("tick: * * * * * *"), std::string::npos) << out;
+  auto refused = run(run_args(cfg), dir.path());
+  EXPECT_EQ(refused.first, 2) << refused.second;
+  EXPECT_NE(refused.second.find("error: " + cfg + ":7:15: jobs[0].schedule:"), std::string::npos)
+      << refused.second;
+
+  config(tick);
   Daemon d(run_args(cfg), dir / "n1.log");
   ASSERT_TRUE(eventually([&] { return lines_of(read_file(ticks)).size() >= 2; }, 20s)) << d.log();
-  EXPECT_NE(d.log().find("never fires"), std::string::npos);
+  // tick is broken now (a zero timeout); a new job is added beside it.
+  config(tick + "    timeout: 0s\n  - name: other\n    schedule: \"* * * * * *\"\n"
+         "    command: [\"sh\", \"-c\", \"echo x >> " + other.string() + "\"]\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return !read_file(other).empty(); }, 10s)) << d.log();
+  EXPECT_NE(d.log().find("job tick keeps its previous definition"), std::string::npos) << d.log();
+  auto before = lines_of(read_file(ticks)).size();
+  ASSERT_TRUE(eventually([&] { return lines_of(read_file(ticks)).size() >= before + 2; }, 10s));
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(), 0);
 }
@@ -246,6 +264,120 @@ TEST_F(DaemonTest, UnusableConfigExitsWithStatus2AndTheReason) {
   auto [rc, out] = run({"run", "--config", cfg.string(), "--store", store()}, dir.path());
   EXPECT_EQ(rc, 2);
   EXPECT_NE(out.find("bad.yaml:2:14: node.heartbeat: \"soon\" is not a duration"), std::string::npos) << out;
+}
+
+// status shows a paused job as paused and every node of an every_node job; history prints an
+// absent fence as null (JSON) and "-" (text).
+TEST_F(DaemonTest, StatusShowsPausedJobsAndEveryNodeOfAPerNodeJob) {
+  auto cfg = config("  - name: each\n    schedule: \"* * * * * *\"\n    run_on: every_node\n    command: [\"true\"]\n"
+                    "  - name: held\n    schedule: \"* * * * * *\"\n    paused: true\n    command: [\"true\"]\n");
+  Daemon a({"run", "--config", cfg, "--store", store(), "--node-id", "a"}, dir / "a.log");
+  Daemon b({"run", "--config", cfg, "--store", store(), "--node-id", "b"}, dir / "b.log");
+  auto nodes_of_each = [&] {
+    std::set<std::string> nodes;
+    for (const auto& r : history("each")) {
+      if (r["state"] == "succeeded") nodes.insert(r["occurrence_node"].get<std::string>());
+    }
+    return nodes;
+  };
+  ASSERT_TRUE(eventually([&] { return nodes_of_each().size() == 2; }, 20s)) << a.log() << b.log();
+
+  auto [rc, out] = run({"status", "--json", "--config", cfg, "--store", store()}, dir.path());
+  ASSERT_EQ(rc, 0) << out;
+  auto status = nlohmann::json::parse(out);
+  ASSERT_EQ(status["jobs"].size(), 2u) << status.dump(2);
+  const auto& each = status["jobs"][0];
+  ASSERT_EQ(each["job"], "each");
+  std::set<std::string> listed;
+  for (const auto& r : each["last_by_node"]) listed.insert(r["occurrence_node"].get<std::string>());
+  EXPECT_EQ(listed, (std::set<std::string>{"a", "b"})) << each.dump(2);
+  const auto& held = status["jobs"][1];
+  EXPECT_EQ(held["paused"], true);
+  EXPECT_TRUE(held["next"].is_null());
+
+  auto text = run({"status", "--config", cfg, "--store", store()}, dir.path()).second;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex("\neach +[0-9TZ:-]+ +[0-9TZ:-]+ +[a-z]+ +a\n"))) << text;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex("\neach +[0-9TZ:-]+ +[0-9TZ:-]+ +[a-z]+ +b\n"))) << text;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex("\nheld +paused +- +- +-\n"))) << text;
+  a.signal(SIGTERM);
+  b.signal(SIGTERM);
+  EXPECT_EQ(a.wait(), 0);
+  EXPECT_EQ(b.wait(), 0);
+}
+
+TEST_F(DaemonTest, HistoryPrintsAbsentFencesAsNullAndDash) {
+  // A job whose second-by-second ticks are missed (misfire: skip) while no node runs.
+  auto cfg = config("  - name: tick\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n");
+  {
+    Daemon d(run_args(cfg), dir / "n1.log");
+    ASSERT_TRUE(eventually([&] { return history("tick").size() >= 1; }, 20s)) << d.log();
+    d.signal(SIGTERM);
+    ASSERT_EQ(d.wait(), 0);
+  }
+  std::this_thread::sleep_for(3s);
+  Daemon d(run_args(cfg), dir / "n1b.log");
+  auto missed = [&] {
+    for (const auto& r : history("tick")) {
+      if (r["state"] == "missed") return r;
+    }
+    return nlohmann::json();
+  };
+  ASSERT_TRUE(eventually([&] { return !missed().is_null(); }, 20s)) << d.log();
+  EXPECT_TRUE(missed()["fence"].is_null()) << missed().dump();
+  auto text = run({"history", "tick", "--store", store()}, dir.path()).second;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(text, m, std::regex("tick +missed +- +- +1 "))) << text;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+}
+
+// The reason a run could not start is in its `finished` line; levels are spelled as in
+// node.log_level.
+TEST_F(DaemonTest, FinishedLineSaysWhyARunCouldNotStart) {
+  auto cfg = config("  - name: broken\n    schedule: \"* * * * * *\"\n    command: [\"/nonexistent/solocron-nope\"]\n");
+  Daemon d(run_args(cfg), dir / "n1.log");
+  auto finished = [&] {
+    for (const auto& line : lines_of(d.log())) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j["event"] == "finished") return j;
+    }
+    return nlohmann::json();
+  };
+  ASSERT_TRUE(eventually([&] { return !finished().is_null(); }, 20s)) << d.log();
+  EXPECT_EQ(finished()["level"], "warn") << finished().dump();
+  EXPECT_NE(finished()["message"].get<std::string>().find("cannot execute '/nonexistent/solocron-nope'"),
+            std::string::npos) << finished().dump();
+  EXPECT_EQ(d.log().find("\"level\":\"warning\""), std::string::npos);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+}
+
+// A reload that changes node settings names those that need a restart and keeps them; the
+// log level is applied at once.
+TEST_F(DaemonTest, ReloadNamesTheNodeSettingsThatNeedARestart) {
+  auto job = std::string("  - name: tick\n    schedule: \"* * * * * *\"\n    command: [\"true\"]\n");
+  auto cfg = config(job);
+  Daemon d({"run", "--config", cfg, "--node-id", "n1"}, dir / "n1.log",
+           Env{{{"SOLOCRON_STORE", store()}}, {}});
+  ASSERT_TRUE(eventually([&] { return d.log().find("node_started") != std::string::npos; }, 20s)) << d.log();
+  write_file(cfg, "node:\n  log_format: text\n  log_level: warn\n  heartbeat: 250ms\n  node_ttl: 3s\n"
+                  "  store: \"sqlite:elsewhere.db\"\n  http: \"127.0.0.1:0\"\njobs:\n" + job);
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return d.log().find("reloaded") != std::string::npos; }, 10s)) << d.log();
+  auto log = d.log();
+  // store comes from SOLOCRON_STORE, which wins over node.store: not a change.
+  EXPECT_NE(log.find("node settings changed that take effect only after a restart: http, log_format, "
+                     "heartbeat; the running values are kept"), std::string::npos) << log;
+  EXPECT_NE(log.find("node settings applied: log_level"), std::string::npos) << log;
+  // At warn, the routine run events are gone; the log stays JSON (log_format is kept).
+  auto size = log.size();
+  std::this_thread::sleep_for(2500ms);
+  auto later = d.log().substr(size);
+  EXPECT_EQ(later.find("\"event\":\"started\""), std::string::npos) << later;
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "elsewhere.db"));
 }
 
 }  // namespace

@@ -128,7 +128,9 @@ def check_ticks(history_path, ticks_path, job, max_lost, outage=None, only_succe
             die(f"{at} is recorded succeeded but the job never wrote it")
         if seen[at] != (r["node"], r["fence"]):
             die(f"{at}: job saw {seen[at]}, history says {(r['node'], r['fence'])}")
-    claimed = sorted((r for r in records if r["claimed_at"]), key=lambda r: r["claimed_at"])
+    # skipped_overlap records are claimed without a fence (null in history --json).
+    claimed = sorted((r for r in records if r["claimed_at"] and r["fence"] is not None),
+                     key=lambda r: r["claimed_at"])
     for a, b in zip(claimed, claimed[1:]):
         if a["attempt"] == 1 and b["attempt"] == 1 and b["claimed_at"] > a["claimed_at"] \
                 and b["fence"] <= a["fence"]:

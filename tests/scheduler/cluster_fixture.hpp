@@ -61,6 +61,8 @@ class Cluster : public ::testing::Test {
 
   FakeClock store_clock;
   detail::MemoryStore store;
+  // Outlives the nodes, so that a failed assertion cannot leave a run blocked on a dead gate.
+  Gate gate;
   std::vector<std::unique_ptr<Node>> nodes;
 };
 

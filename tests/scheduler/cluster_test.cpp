@@ -111,7 +111,6 @@ INSTANTIATE_TEST_SUITE_P(Offsets, SkewedNode, ::testing::Values(10, -30),
 
 TEST_F(Cluster, LeaseLossSelfFencesAndRecovers) {
   Node& a = add_node("a");
-  Gate gate;
   std::atomic<int> stopped{0};
   JobSpec j = callable_job("long", "0 * * * * *", [&](const RunContext& c) {
     if (gate.wait(c.stop)) return 0;
@@ -178,7 +177,6 @@ TEST_F(Cluster, ClaimFailedInAShortOutageIsCaughtUp) {
 
 TEST_F(Cluster, HungStoreCallCannotKeepTheNodeClaiming) {
   Node& a = add_node("a");
-  Gate gate;
   std::atomic<int> stopped{0};
   ASSERT_TRUE(a.sched->add(callable_job("long", "0 * * * * *", [&](const RunContext& c) {
     if (gate.wait(c.stop)) return 0;
@@ -211,7 +209,6 @@ TEST_F(Cluster, AtLeastOnceReclaimsALostRun) {
   Node& b = add_node("b");
   std::mutex mu;
   std::vector<RunContext> seen;
-  Gate gate;
   auto fn = [&](const RunContext& c) {
     {
       std::lock_guard<std::mutex> g(mu);
@@ -261,7 +258,6 @@ TEST_F(Cluster, ReplaceStopsTheRunOnTheOtherNode) {
   std::atomic<int> stopped{0};
   std::map<std::string, int> started;
   std::mutex mu;
-  Gate gate;
   auto fn = [&](const RunContext& c) {
     {
       std::lock_guard<std::mutex> g(mu);

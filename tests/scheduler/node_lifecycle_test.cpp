@@ -33,7 +33,6 @@ bool lease_live(Store& store, const std::string& node) {
 TEST_F(Cluster, DrainKeepsTheLeaseWhileLongRunsFinish) {
   Node& a = add_node("a");
   Node& b = add_node("b");
-  Gate gate;
   std::atomic<int> attempts{0};
   for (Node* n : {&a, &b}) {
     JobSpec j = callable_job("long", "0 * * * * *", [&](const RunContext& c) {
@@ -115,7 +114,6 @@ TEST_F(Cluster, ClaimAfterTheLeaseExpiredInTheStoreIsRefused) {
 TEST_F(Cluster, FullNodeLeavesWorkToIdleNodes) {
   Node& a = add_node("a", 0ms, [](NodeSettings& s) { s.max_concurrent_runs = 1; });
   Node& b = add_node("b");
-  Gate gate;
   ASSERT_TRUE(a.sched->add(callable_job("hog", "0 * * * * *", [&](const RunContext& c) {
     return gate.wait(c.stop) ? 0 : 1;
   })));
@@ -144,7 +142,6 @@ TEST_F(Cluster, FullNodeLeavesWorkToIdleNodes) {
 // A waiting occurrence is not claimed past its starting_deadline: it is recorded missed.
 TEST_F(Cluster, WaitingForASlotPastTheStartingDeadlineIsMissed) {
   Node& a = add_node("a", 0ms, [](NodeSettings& s) { s.max_concurrent_runs = 1; });
-  Gate gate;
   ASSERT_TRUE(a.sched->add(callable_job("hog", "59 0 * * * *", [&](const RunContext& c) {
     return gate.wait(c.stop) ? 0 : 1;
   })));
@@ -169,7 +166,6 @@ TEST_F(Cluster, WaitingForASlotPastTheStartingDeadlineIsMissed) {
 // were then taken for lost ("its node lease expired").
 TEST_F(Cluster, OneBadWriteDoesNotFailItsNeighbours) {
   Node& a = add_node("a");
-  Gate gate;
   auto fn = [&](const RunContext& c) { return gate.wait(c.stop) ? 0 : 1; };
   for (const char* name : {"bad", "n1", "n2", "n3", "n4"}) {
     ASSERT_TRUE(a.sched->add(callable_job(name, "0 * * * * *", fn)));
@@ -222,7 +218,6 @@ TEST_F(Cluster, LostRunIsReclaimedByANodeThatHasTheJob) {
   Node& c = add_node("c");  // does not have the job
   std::mutex mu;
   std::vector<RunContext> seen;
-  Gate gate;
   auto fn = [&](const RunContext& ctx) {
     {
       std::lock_guard<std::mutex> g(mu);

@@ -280,7 +280,9 @@ TEST_F(SchedulerTest, ApplyReconcilesTheWholeList) {
   JobSpec cmd;
   cmd.name = "cmd";
   cmd.schedule = parse("0 0 * * *");
-  cmd.action = CommandSpec{{"true"}, "", false, "", {}};
+  CommandSpec true_cmd;
+  true_cmd.argv = {"true"};
+  cmd.action = true_cmd;
   ASSERT_TRUE(s.add(cmd));
   s.start();
   clock.advance(1s);
