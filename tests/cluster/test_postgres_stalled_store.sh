@@ -28,6 +28,8 @@ touch "$WORK/ticks" "$WORK/only-a"
 for n in a b c; do start_node $n; done
 wait_until 20 grep -q ' a ' "$WORK/only-a" || fail "a ran nothing within 20s"
 sleep 4
+# Before the stall a must be a healthy member (it claims batches of two jobs every second).
+check log "$WORK/a.log" --forbid store_changed --forbid lease_lost
 
 # lease NODE FIELD: a field of NODE's lease as the store sees it (times as epoch seconds).
 lease() {
