@@ -23,8 +23,12 @@ store's history says, and fails with a precise message when the cluster contract
       a long job's runs (RUNS_FILE lines: start|end SCHEDULED_AT NODE FENCE): at least N records,
       every record `succeeded`, every start has its end, no occurrence started twice, and the
       history's node and fence are those the job saw.
-  check.py ready READY_FILE FROM TO
-      every /readyz probe (lines: EPOCH STATUS) between FROM and TO (epoch seconds) answered 200.
+  check.py ready READY_FILE FROM TO [--not]
+      every /readyz probe (lines: EPOCH STATUS) between FROM and TO (epoch seconds) answered 200
+      (with --not: answered, and not 200).
+  check.py once TICKS_FILE [--quiet-after EPOCH NODE...]
+      no scheduled instant appears twice in the jobs' own output; with --quiet-after, none of
+      the NODEs started a run after EPOCH.
   check.py fenced HISTORY.json NODE FROM TO TICKS_FILE...
       NODE claimed nothing (history claimed_at, store clock) and started nothing (the jobs' own
       start times in the TICKS_FILEs) from FROM to TO (epoch seconds: its lease expired in the
@@ -251,7 +255,7 @@ def check_log(log_path, require, forbid):
     print(f"{log_path.rsplit('/', 1)[-1]}: {', '.join(said)}")
 
 
-def check_ready(ready_path, start, end):
+def check_ready(ready_path, start, end, ready=True):
     probes = []
     with open(ready_path) as f:
         for line in f:
@@ -260,10 +264,36 @@ def check_ready(ready_path, start, end):
                 probes.append((float(parts[0]), parts[1]))
     if len(probes) < 5:
         die(f"only {len(probes)} /readyz probes between {start:.1f} and {end:.1f}")
-    bad = [(round(t - start, 1), code) for t, code in probes if code != "200"]
+    bad = [(round(t - start, 1), code) for t, code in probes
+           if (code != "200" if ready else code in ("200", "0"))]
+    name = ready_path.rsplit("/", 1)[-1]
     if bad:
-        die(f"{len(bad)} of {len(probes)} /readyz probes were not 200, e.g. (s, status) {bad[:5]}")
-    print(f"/readyz: {len(probes)} probes over {end - start:.0f}s, all 200")
+        die(f"{name}: {len(bad)} of {len(probes)} /readyz probes were "
+            f"{'not 200' if ready else '200 or unanswered'}, e.g. (s, status) {bad[:5]}")
+    codes = sorted({code for _, code in probes})
+    print(f"{name}: {len(probes)} /readyz probes over {end - start:.1f}s, all {codes}")
+
+
+def check_once(ticks_path, quiet_after, quiet_nodes):
+    seen, late = {}, []
+    with open(ticks_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            if parts[0] in seen:
+                die(f"{parts[0]} ran twice: on {seen[parts[0]]} and on {parts[1]}")
+            seen[parts[0]] = parts[1]
+            if quiet_after is not None and parts[1] in quiet_nodes and float(parts[3]) > quiet_after:
+                late.append((parts[0], parts[1], round(float(parts[3]) - quiet_after, 2)))
+    if late:
+        die(f"{len(late)} runs started on {quiet_nodes} after they should have stopped, e.g. "
+            f"(scheduled, node, seconds after) {late[:5]}")
+    by_node = {}
+    for node in seen.values():
+        by_node[node] = by_node.get(node, 0) + 1
+    print(f"{len(seen)} runs in the jobs' output, none twice; per node {dict(sorted(by_node.items()))}"
+          + (f"; none on {quiet_nodes} after the cut-off" if quiet_after is not None else ""))
 
 
 def check_fenced(history_path, node, start, end, ticks_paths):
@@ -328,7 +358,13 @@ def main(argv):
         minimum = int(argv[argv.index("--min") + 1]) if "--min" in argv else 1
         check_runs(argv[2], argv[3], argv[4], minimum)
     elif cmd == "ready":
-        check_ready(argv[2], float(argv[3]), float(argv[4]))
+        check_ready(argv[2], float(argv[3]), float(argv[4]), "--not" not in argv)
+    elif cmd == "once":
+        if "--quiet-after" in argv:
+            i = argv.index("--quiet-after")
+            check_once(argv[2], float(argv[i + 1]), argv[i + 2:])
+        else:
+            check_once(argv[2], None, [])
     elif cmd == "fenced":
         check_fenced(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6:])
     elif cmd == "covered":
