@@ -26,9 +26,13 @@ store's history says, and fails with a precise message when the cluster contract
   check.py ready READY_FILE FROM TO [--not]
       every /readyz probe (lines: EPOCH STATUS) between FROM and TO (epoch seconds) answered 200
       (with --not: answered, and not 200).
-  check.py once TICKS_FILE [--quiet-after EPOCH NODE...]
-      no scheduled instant appears twice in the jobs' own output; with --quiet-after, none of
-      the NODEs started a run after EPOCH.
+  check.py once TICKS_FILE [--every] [--quiet-after EPOCH NODE...]
+      no scheduled instant appears twice in the jobs' own output; with --every, every second
+      between the first and the last appears; with --quiet-after, none of the NODEs started a
+      run after EPOCH.
+  check.py late TICKS_FILE NODE [--max SECONDS] [--min-runs N] [--from EPOCH --to EPOCH]
+      how late NODE started its runs (the job's own start time minus the scheduled instant):
+      printed as min/median/max; fails beyond --max or with fewer than --min-runs runs.
   check.py fenced HISTORY.json NODE FROM TO TICKS_FILE...
       NODE claimed nothing (history claimed_at, store clock) and started nothing (the jobs' own
       start times in the TICKS_FILEs) from FROM to TO (epoch seconds: its lease expired in the
@@ -274,7 +278,7 @@ def check_ready(ready_path, start, end, ready=True):
     print(f"{name}: {len(probes)} /readyz probes over {end - start:.1f}s, all {codes}")
 
 
-def check_once(ticks_path, quiet_after, quiet_nodes):
+def check_once(ticks_path, quiet_after, quiet_nodes, every=False):
     seen, late = {}, []
     with open(ticks_path) as f:
         for line in f:
@@ -289,6 +293,12 @@ def check_once(ticks_path, quiet_after, quiet_nodes):
     if late:
         die(f"{len(late)} runs started on {quiet_nodes} after they should have stopped, e.g. "
             f"(scheduled, node, seconds after) {late[:5]}")
+    if every:
+        times = sorted(int(epoch(at)) for at in seen)
+        gaps = sorted(set(range(times[0], times[-1] + 1)) - set(times))
+        if gaps:
+            stamps = [datetime.fromtimestamp(t, timezone.utc).isoformat() for t in gaps[:5]]
+            die(f"{len(gaps)} seconds between the first and the last run never ran, e.g. {stamps}")
     by_node = {}
     for node in seen.values():
         by_node[node] = by_node.get(node, 0) + 1
@@ -330,6 +340,26 @@ def check_covered(history_path, job, start, end, node):
     print(f"{job}: all {len(seconds)} seconds from {start:.0f} to {end:.0f} succeeded on {nodes}")
 
 
+def check_late(ticks_path, node, max_late, min_runs, start, end):
+    late = []
+    with open(ticks_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 4 and parts[1] == node and start <= epoch(parts[0]) <= end:
+                late.append((float(parts[3]) - epoch(parts[0]), parts[0]))
+    if len(late) < min_runs:
+        die(f"{node} ran {len(late)} runs, at least {min_runs} expected")
+    if not late:
+        print(f"{node} ran no runs")
+        return
+    late.sort()
+    median = late[len(late) // 2][0]
+    print(f"{node}: {len(late)} runs started {late[0][0]:.3f}s / {median:.3f}s / {late[-1][0]:.3f}s "
+          f"(min / median / max) after their scheduled instant")
+    if max_late is not None and late[-1][0] > max_late:
+        die(f"{node} started {late[-1][1]} {late[-1][0]:.3f}s late, more than {max_late}s")
+
+
 def options(argv, flag):
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
 
@@ -360,11 +390,16 @@ def main(argv):
     elif cmd == "ready":
         check_ready(argv[2], float(argv[3]), float(argv[4]), "--not" not in argv)
     elif cmd == "once":
+        every = "--every" in argv
         if "--quiet-after" in argv:
             i = argv.index("--quiet-after")
-            check_once(argv[2], float(argv[i + 1]), argv[i + 2:])
+            check_once(argv[2], float(argv[i + 1]), argv[i + 2:], every)
         else:
-            check_once(argv[2], None, [])
+            check_once(argv[2], None, [], every)
+    elif cmd == "late":
+        opt = lambda flag, default: float(argv[argv.index(flag) + 1]) if flag in argv else default
+        check_late(argv[2], argv[3], opt("--max", None), int(opt("--min-runs", 0)),
+                   opt("--from", 0.0), opt("--to", float("inf")))
     elif cmd == "fenced":
         check_fenced(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6:])
     elif cmd == "covered":
