@@ -33,10 +33,10 @@ store's history says, and fails with a precise message when the cluster contract
   check.py late TICKS_FILE NODE [--max SECONDS] [--min-runs N] [--from EPOCH --to EPOCH]
       how late NODE started its runs (the job's own start time minus the scheduled instant):
       printed as min/median/max; fails beyond --max or with fewer than --min-runs runs.
-  check.py fenced HISTORY.json NODE FROM TO TICKS_FILE...
+  check.py quiet HISTORY.json NODE FROM TO TICKS_FILE...
       NODE claimed nothing (history claimed_at, store clock) and started nothing (the jobs' own
-      start times in the TICKS_FILEs) from FROM to TO (epoch seconds: its lease expired in the
-      store until it registered again).
+      start times in the TICKS_FILEs) from FROM to TO (epoch seconds; e.g. from its lease's
+      expiry in the store until it registered again).
   check.py covered HISTORY.json JOB FROM TO NODE
       every second of JOB from FROM to TO has a succeeded record by a node other than NODE.
   check.py log NODE_LOG [--require EVENT[=COUNT]]... [--forbid EVENT]...
@@ -306,12 +306,12 @@ def check_once(ticks_path, quiet_after, quiet_nodes, every=False):
           + (f"; none on {quiet_nodes} after the cut-off" if quiet_after is not None else ""))
 
 
-def check_fenced(history_path, node, start, end, ticks_paths):
+def check_quiet(history_path, node, start, end, ticks_paths):
     mine = [r for r in load_history(history_path) if r["node"] == node and r["claimed_at"]]
     inside = [(r["job"], r["scheduled_at"], r["claimed_at"], r["state"]) for r in mine
               if start <= epoch(r["claimed_at"]) < end]
     if inside:
-        die(f"{node} claimed {len(inside)} occurrences while its lease was expired, e.g. {inside[:3]}")
+        die(f"{node} claimed {len(inside)} occurrences in the {end - start:.1f}s window, e.g. {inside[:3]}")
     started = []
     for path in ticks_paths:
         with open(path) as f:
@@ -320,11 +320,11 @@ def check_fenced(history_path, node, start, end, ticks_paths):
                 if len(parts) >= 4 and parts[1] == node and start <= float(parts[3]) < end:
                     started.append((path.rsplit("/", 1)[-1], parts[0], parts[3]))
     if started:
-        die(f"{node} started {len(started)} runs while its lease was expired, e.g. {started[:3]}")
+        die(f"{node} started {len(started)} runs in the {end - start:.1f}s window, e.g. {started[:3]}")
     before = sum(1 for r in mine if epoch(r["claimed_at"]) < start)
     after = sum(1 for r in mine if epoch(r["claimed_at"]) >= end)
-    print(f"{node}: {before} claims before its lease expired, none in the {end - start:.1f}s until it "
-          f"registered again, {after} after; no run started meanwhile")
+    print(f"{node}: {before} claims before the window, none in its {end - start:.1f}s, {after} after; "
+          "no run started in it")
 
 
 def check_covered(history_path, job, start, end, node):
@@ -400,8 +400,8 @@ def main(argv):
         opt = lambda flag, default: float(argv[argv.index(flag) + 1]) if flag in argv else default
         check_late(argv[2], argv[3], opt("--max", None), int(opt("--min-runs", 0)),
                    opt("--from", 0.0), opt("--to", float("inf")))
-    elif cmd == "fenced":
-        check_fenced(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6:])
+    elif cmd == "quiet":
+        check_quiet(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6:])
     elif cmd == "covered":
         check_covered(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6])
     elif cmd == "log":

@@ -90,7 +90,7 @@ sleep 5
 stop_nodes a b c
 history_json >"$WORK/history.json"
 
-check fenced "$WORK/history.json" a "$EXPIRED_AT" "$REREGISTERED_AT" "$WORK/ticks" "$WORK/only-a"
+check quiet "$WORK/history.json" a "$EXPIRED_AT" "$REREGISTERED_AT" "$WORK/ticks" "$WORK/only-a"
 check covered "$WORK/history.json" tick "$(python3 -c "print(int($STOP_AT) + 1)")" "${CONT_AT%.*}" a
 # a's runs in flight when it stalled (finished, their outcome not stored) are lost.
 check ticks "$WORK/history.json" "$WORK/ticks" tick --max-lost 2
