@@ -39,6 +39,10 @@ store's history says, and fails with a precise message when the cluster contract
       expiry in the store until it registered again).
   check.py covered HISTORY.json JOB FROM TO NODE
       every second of JOB from FROM to TO has a succeeded record by a node other than NODE.
+  check.py attempts HISTORY.json RUNS_FILE JOB NODE...
+      one occurrence of JOB ran once per NODE, in that order (RUNS_FILE lines: start|end
+      SCHEDULED_AT NODE FENCE ATTEMPT): attempts 1, 2, ... with strictly increasing fences; only
+      the last attempt ended; its history record is `succeeded` with that node, fence, attempt.
   check.py log NODE_LOG [--require EVENT[=COUNT]]... [--forbid EVENT]...
       the node's JSON log has each required event (at least once, or exactly COUNT times) and
       none of the forbidden ones.
@@ -360,6 +364,39 @@ def check_late(ticks_path, node, max_late, min_runs, start, end):
         die(f"{node} started {late[-1][1]} {late[-1][0]:.3f}s late, more than {max_late}s")
 
 
+def check_attempts(history_path, runs_path, job, nodes):
+    starts, ends = [], []
+    with open(runs_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 5 and parts[0] in ("start", "end"):
+                (starts if parts[0] == "start" else ends).append(
+                    (parts[1], parts[2], int(parts[3]), int(parts[4])))
+    said = [(n, f, a) for _, n, f, a in starts]
+    print(f"{job}: attempts started (node, fence, attempt): {said}; ended: "
+          f"{[(n, f, a) for _, n, f, a in ends]}")
+    if len({at for at, *_ in starts}) != 1:
+        die(f"expected one occurrence, saw {sorted({at for at, *_ in starts})}")
+    if [n for _, n, _, _ in starts] != nodes:
+        die(f"attempts ran on {[n for _, n, _, _ in starts]}, expected {nodes}")
+    if [a for *_, a in starts] != list(range(1, len(nodes) + 1)):
+        die(f"attempt numbers {[a for *_, a in starts]}, expected 1..{len(nodes)}")
+    fences = [f for _, _, f, _ in starts]
+    if any(b <= a for a, b in zip(fences, fences[1:])):
+        die(f"fences do not increase from attempt to attempt: {fences}")
+    if ends != starts[-1:]:
+        die(f"only the last attempt {starts[-1][1:]} should have ended; ended: {ends}")
+    at, node, fence, attempt = starts[-1]
+    recs = [r for r in load_history(history_path, job) if r["scheduled_at"] == at]
+    if len(recs) != 1:
+        die(f"{len(recs)} history records for {job} {at}")
+    r = recs[0]
+    got = (r["state"], r["node"], r["fence"], r["attempt"])
+    if got != ("succeeded", node, fence, attempt):
+        die(f"{job} {at}: history says {got}, expected {('succeeded', node, fence, attempt)}")
+    print(f"{job} {at}: history says succeeded on {node}, fence {fence}, attempt {attempt}")
+
+
 def options(argv, flag):
     return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
 
@@ -404,6 +441,8 @@ def main(argv):
         check_quiet(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6:])
     elif cmd == "covered":
         check_covered(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6])
+    elif cmd == "attempts":
+        check_attempts(argv[2], argv[3], argv[4], argv[5:])
     elif cmd == "log":
         check_log(argv[2], options(argv, "--require"), options(argv, "--forbid"))
     else:
