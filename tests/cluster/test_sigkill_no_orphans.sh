@@ -22,22 +22,24 @@ log "run's process group $pgid: live members [$members]; background child $child
 [[ " $members " == *" $pgid "* ]] || fail "the job's shell $pgid does not lead its own process group"
 [[ $(wc -w <<<"$members") -ge 4 ]] || fail "expected at least 4 processes in the group (sh, 2 sleeps, nested sh), saw [$members]"
 
-killed_at=$EPOCHREALTIME
+killed_us=${EPOCHREALTIME/./}
 kill_node a KILL
+# Polls only the known PIDs (cheap), then scans for anything else left in the group.
 gone() {
   local p
   for p in $members $child $guards; do proc_gone "$p" || return 1; done
-  [[ -z $(group_members "$pgid") ]]
 }
-elapsed() { python3 -c "print(f'{$EPOCHREALTIME - $killed_at:.2f}')"; }
-until gone || ((10#$(elapsed | tr -d .) >= 200)); do sleep 0.05; done
-took=$(elapsed)
+elapsed_us() { echo $((${EPOCHREALTIME/./} - killed_us)); }
+until gone || (($(elapsed_us) >= 2000000)); do sleep 0.02; done
+took=$(printf '%d.%02d' $(($(elapsed_us) / 1000000)) $(($(elapsed_us) % 1000000 / 10000)))
 if ! gone; then
   for p in $members $child $guards; do
     proc_gone "$p" || log "still alive ${took}s after the kill: $p ($(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)) state $(proc_state "$p")"
   done
   fail "processes of the killed node's run survived it by ${took}s"
 fi
+left=$(group_members "$pgid" | tr '\n' ' ')
+[[ -z $left ]] || fail "process group $pgid still has live members: [$left]"
 [[ -n $guards ]] || fail "node a had no solocron-guard child process"
 zombies=0
 for p in $members $child $guards; do [[ $(proc_state "$p") == Z ]] && zombies=$((zombies + 1)); done
