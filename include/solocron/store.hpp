@@ -220,8 +220,12 @@ class Store {
   // detection starts after it); nullopt for a job with no history.
   virtual std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
       std::span<const std::string> jobs) = 0;
-  // Every active (claimed or running) occurrence of every node, oldest first.
-  virtual std::vector<RunRecord> active_runs() = 0;
+  // The active (claimed or running) occurrences held by `node_id` (under any of its leases),
+  // oldest first.
+  virtual std::vector<RunRecord> active_runs(std::string_view node_id) = 0;
+  // The active occurrences whose holder's lease (node, lease_token) is not live by the store's
+  // clock, oldest first: the scheduler decides which to take over and which are lost.
+  virtual std::vector<RunRecord> orphaned_runs() = 0;
   // Retention: keep the newest `keep_last` records of `job` and none older than `max_age`;
   // active records are kept. The job's pruned-through instant rises to the newest instant
   // deleted, so that no pruned occurrence can be claimed or recorded again.

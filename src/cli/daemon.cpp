@@ -219,7 +219,7 @@ int Node::start_scheduler() {
 int Node::stop(int sig) {
   log_.info("shutdown", std::string(signal_name(sig)) + ": no new runs; waiting for running jobs");
   scheduler_->shutdown();
-  log_.info("node_stopped", "lease released, exiting");
+  log_.info("node_stopped", "drained; exiting");
   // A reload still being read is abandoned, not waited for: its result has no use now.
   if (reloading_ && !reloading_->done()) exit_now(0);
   return 0;

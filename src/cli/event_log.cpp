@@ -27,10 +27,13 @@ spdlog::level::level_enum level_of(RunEventKind kind, const RunEvent& e) {
     case RunEventKind::not_claimed:
     case RunEventKind::stale_write:
     case RunEventKind::clock_step:
+    // The node fires by the store's clock whatever its own says: worth knowing, not an error.
+    case RunEventKind::clock_skew:
     case RunEventKind::lease_waiting: return spdlog::level::warn;
     case RunEventKind::store_error:
-    case RunEventKind::clock_skew:
     case RunEventKind::lease_lost:
+    case RunEventKind::store_changed:
+    case RunEventKind::unguarded:
     case RunEventKind::fatal: return spdlog::level::err;
     default: return spdlog::level::info;
   }

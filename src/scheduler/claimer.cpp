@@ -14,7 +14,7 @@ constexpr auto kMaxRankDelay = 250ms;
 constexpr std::size_t kClaimChunk = 256;
 // Bounds on what the claimer keeps in memory; beyond them occurrences are reported
 // not_claimed (waiting) or left to the next catch-up (retries).
-constexpr std::size_t kMaxWaiting = 10000;
+constexpr std::size_t kMaxWaiting = 1000000;
 constexpr std::size_t kMaxRetained = 10000;
 constexpr int kMarkAttempts = 3;
 }  // namespace
@@ -63,15 +63,18 @@ bool Claimer::has_work_locked(SteadyTime now) const {
 
 void Claimer::take_work_locked(SteadyTime now, std::vector<Occurrence>& claims,
                                std::vector<MissedRequest>& missed, bool& sweep) {
-  while (!pending_.empty() && pending_.begin()->first <= now) {
-    claims.push_back(std::move(pending_.begin()->second));
-    pending_.erase(pending_.begin());
-  }
   if (slots_freed_) {
+    // Only as many as can start: the rest keep their place (oldest first).
     slots_freed_ = false;
-    claims.insert(claims.begin(), std::make_move_iterator(waiting_.begin()),
-                  std::make_move_iterator(waiting_.end()));
-    waiting_.clear();
+    const std::size_t n = std::min(waiting_.size(), registry_.free_slots());
+    claims.assign(std::make_move_iterator(waiting_.begin()),
+                  std::make_move_iterator(waiting_.begin() + static_cast<std::ptrdiff_t>(n)));
+    waiting_.erase(waiting_.begin(), waiting_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  while (!pending_.empty() && pending_.begin()->first <= now) {
+    auto& batch = pending_.begin()->second;
+    claims.insert(claims.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+    pending_.erase(pending_.begin());
   }
   missed.swap(missed_);
   while (!missed_later_.empty() && missed_later_.begin()->first <= now) {
@@ -103,8 +106,10 @@ void Claimer::main() {
     lk.unlock();
     for (auto& m : missed) write_missed(std::move(m));
     if (!claims.empty()) {
-      std::stable_sort(claims.begin(), claims.end(),
-                       [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; });
+      const auto older = [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; };
+      if (!std::is_sorted(claims.begin(), claims.end(), older)) {
+        std::stable_sort(claims.begin(), claims.end(), older);
+      }
       claim(std::move(claims));
     }
     if (sweep_now) sweep();
@@ -129,14 +134,17 @@ std::size_t Claimer::waiting() const {
 void Claimer::submit(std::vector<Occurrence> occs) {
   std::lock_guard g(mu_);
   const SteadyTime now = clock_.steady_now();
+  // One batch per stagger delay (at most kMaxRankDelay / kRankDelay + 1 of them).
+  std::map<std::chrono::milliseconds, std::vector<Occurrence>> by_delay;
   for (Occurrence& o : occs) {
     std::chrono::milliseconds delay{0};
     if (o.def->run_on == RunOn::once && live_nodes_.size() > 1) {
       const std::size_t rank = rendezvous_rank(o.def->name, o.at, node_id_, live_nodes_);
       delay = std::min<std::chrono::milliseconds>(kRankDelay * static_cast<int>(rank), kMaxRankDelay);
     }
-    pending_.emplace(now + delay, std::move(o));
+    by_delay[delay].push_back(std::move(o));
   }
+  for (auto& [delay, batch] : by_delay) pending_.emplace(now + delay, std::move(batch));
   cv_.notify_all();
   events_.handed_off();
 }
@@ -174,7 +182,9 @@ void Claimer::stop_claiming() {
   {
     std::lock_guard g(mu_);
     claiming_ = false;
-    for (auto& [at, o] : pending_) dropped.push_back(std::move(o));
+    for (auto& [at, batch] : pending_) {
+      dropped.insert(dropped.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+    }
     pending_.clear();
     dropped.insert(dropped.end(), std::make_move_iterator(waiting_.begin()),
                    std::make_move_iterator(waiting_.end()));
@@ -193,10 +203,7 @@ void Claimer::slots_freed() {
 
 void Claimer::job_ran(const std::string& job) {
   std::lock_guard g(mu_);
-  // Bounded: a job already listed is not listed again (the list is short and drained often).
-  if (std::find(prune_dirty_.begin(), prune_dirty_.end(), job) == prune_dirty_.end()) {
-    prune_dirty_.push_back(job);
-  }
+  prune_dirty_.insert(job);  // a set: a job that ran many times is pruned once
 }
 
 // --- claims ---
@@ -250,7 +257,13 @@ void Claimer::claim(std::vector<Occurrence> occs) {
       std::vector<Occurrence> dropped;
       {
         std::lock_guard g(mu_);
-        for (auto& o : wait) (waiting_.size() < kMaxWaiting ? waiting_ : dropped).push_back(std::move(o));
+        for (auto& o : wait) {
+          if (waiting_.size() < kMaxWaiting) {
+            waiting_.push_back(std::move(o));
+          } else {
+            dropped.push_back(std::move(o));
+          }
+        }
       }
       not_claimed(dropped, "too many occurrences waiting for a free slot");
       claim_reserved(std::vector<Occurrence>(std::make_move_iterator(occs.begin() + first),
@@ -292,6 +305,8 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
   std::vector<RunEvent> events;
   std::vector<RunPtr> won;
   std::vector<OccurrenceKey> replaced;
+  // Fences only grow, across batches (within one, the store may issue them in key order).
+  const std::int64_t fence_before = max_fence_;
   bool went_back = false;
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ClaimResult& r = results[i];
@@ -299,7 +314,7 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
     switch (r.outcome) {
       case ClaimResult::Outcome::won:
         ++events_.counters.claims_won;
-        if (r.fence <= max_fence_) went_back = true;
+        if (r.fence <= fence_before) went_back = true;
         max_fence_ = std::max(max_fence_, r.fence);
         e.fence = r.fence;
         registry_.claimed(*runs[i], r.fence, token);
@@ -410,7 +425,7 @@ void Claimer::mark_and_start(std::vector<RunPtr> runs) {
 
 void Claimer::defer(Occurrence occ, SteadyTime at) {
   std::lock_guard g(mu_);
-  pending_.emplace(at, std::move(occ));
+  pending_.emplace(at, std::vector<Occurrence>{std::move(occ)});
   cv_.notify_all();
   events_.handed_off();
 }

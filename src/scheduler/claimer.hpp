@@ -16,11 +16,13 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "scheduler/cluster_clock.hpp"
@@ -111,7 +113,7 @@ class Claimer {
 
   // sweep.cpp
   void sweep();
-  void take_over(const std::vector<RunRecord>& active, const std::vector<NodeLease>& leases);
+  void take_over(const std::vector<RunRecord>& orphans);
   void reclaim_lost();
   struct Reclaim {
     std::shared_ptr<const JobDef> def;
@@ -140,13 +142,15 @@ class Claimer {
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::multimap<SteadyTime, Occurrence> pending_;  // not before their time (stagger, too_early)
-  std::vector<Occurrence> waiting_;                // due, waiting for a free slot (oldest first)
+  // Not before their time (the rank stagger, too_early): batches, so that a burst of 10,000 is a
+  // handful of entries.
+  std::multimap<SteadyTime, std::vector<Occurrence>> pending_;
+  std::deque<Occurrence> waiting_;  // due, waiting for a free slot, in the order they came due
   std::vector<MissedRequest> missed_;              // to record
   std::multimap<SteadyTime, MissedRequest> missed_later_;  // until no node may still claim them
   std::vector<Occurrence> retry_;  // claims or records that failed: decided again when healthy
   std::vector<std::string> live_nodes_;  // sorted
-  std::vector<std::string> prune_dirty_;
+  std::unordered_set<std::string> prune_dirty_;
   bool claiming_ = false;
   bool catch_up_pending_ = false;
   bool sweep_due_ = false;

@@ -5,8 +5,9 @@
 
 namespace solocron::detail {
 
-std::shared_ptr<const JobDef> JobDef::from_spec(JobSpec spec) {
+std::shared_ptr<const JobDef> JobDef::from_spec(JobSpec spec, std::shared_ptr<JobActivity> activity) {
   auto def = std::make_shared<JobDef>();
+  def->activity = activity ? std::move(activity) : std::make_shared<JobActivity>();
   def->name = std::move(spec.name);
   def->schedule = std::move(spec.schedule);
   if (auto* cmd = std::get_if<CommandSpec>(&spec.action)) {

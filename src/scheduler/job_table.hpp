@@ -24,6 +24,12 @@ namespace solocron::detail {
 
 constexpr std::int64_t kNoTime = std::numeric_limits<std::int64_t>::min();
 
+// What this node is doing with a job: shared by the job's successive definitions (an update
+// does not forget the runs in progress), guarded by the RunRegistry's lock.
+struct JobActivity {
+  std::size_t active = 0;  // runs queued or running on this node
+};
+
 // The immutable definition of a job, compacted from a JobSpec.
 struct JobDef {
   std::string name;
@@ -39,7 +45,11 @@ struct JobDef {
   Delivery delivery = Delivery::at_most_once;
   RunOn run_on = RunOn::once;
 
-  static std::shared_ptr<const JobDef> from_spec(JobSpec spec);
+  std::shared_ptr<JobActivity> activity;  // the one mutable part, see JobActivity
+
+  // `activity`: the previous definition's (an update), or null for a new job.
+  static std::shared_ptr<const JobDef> from_spec(JobSpec spec,
+                                                 std::shared_ptr<JobActivity> activity = nullptr);
   JobSpec to_spec(bool paused) const;
   bool is_command() const { return action.index() == 0; }
   const CommandSpec& command() const { return *std::get<0>(action); }
@@ -139,7 +149,9 @@ class JobTable {
     std::int64_t fire;
     std::shared_ptr<const JobDef> def;
   };
-  std::vector<Occurrence> pop_due(std::int64_t now_s, std::vector<Popped>& popped);
+  // At most `max` per call (a burst is handed on in chunks, so runs start while the rest is
+  // still being popped).
+  std::vector<Occurrence> pop_due(std::int64_t now_s, std::vector<Popped>& popped, std::size_t max);
   std::vector<Occurrence> requeue(const std::vector<Popped>& popped, std::int64_t now_s);
 
   // Catch-up: store-backed, unpaused jobs with their queued fire, and a way to mark the

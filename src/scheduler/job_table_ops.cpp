@@ -71,7 +71,7 @@ JobResult JobTable::update_locked(JobSpec spec, std::int64_t now_s, bool* change
   if (!slot) return error("job \"" + spec.name + "\" does not exist");
   JobSlot& s = slots_[*slot];
   const bool paused = spec.paused;
-  auto def = JobDef::from_spec(std::move(spec));
+  auto def = JobDef::from_spec(std::move(spec), s.def->activity);
   const bool same_timing = def->same_timing(*s.def);
   if (changed) *changed = !def->same_as(*s.def) || paused != s.paused;
   s.def = std::move(def);  // the name index keys on the new def's name (same text)
@@ -187,10 +187,12 @@ std::optional<std::int64_t> JobTable::next_fire() const {
   return heap_.top().fire;
 }
 
-std::vector<Occurrence> JobTable::pop_due(std::int64_t now_s, std::vector<Popped>& popped) {
+std::vector<Occurrence> JobTable::pop_due(std::int64_t now_s, std::vector<Popped>& popped,
+                                          std::size_t max) {
   std::vector<Occurrence> due;
+  due.reserve(std::min(max, heap_.size()));
   std::lock_guard g(mu_);
-  while (!heap_.empty() && heap_.top().fire <= now_s) {
+  while (!heap_.empty() && heap_.top().fire <= now_s && due.size() < max) {
     const HeapEntry h = heap_.pop();
     JobSlot& s = slots_[h.slot];
     if (!s.def || s.generation != h.generation || s.next_fire != h.fire) continue;

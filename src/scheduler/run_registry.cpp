@@ -34,8 +34,11 @@ RunPtr RunRegistry::make_locked(std::shared_ptr<const JobDef> def, OccurrenceKey
   run->def = std::move(def);
   run->key = std::move(key);
   run->store_backed = store_backed;
-  runs_.emplace(run->id, run);
-  ++active_by_job_[run->key.job];
+  run->next = std::move(head_);
+  if (run->next) run->next->prev = run.get();
+  head_ = run;
+  ++count_;
+  ++run->def->activity->active;
   return run;
 }
 
@@ -79,42 +82,43 @@ void RunRegistry::abandon(const Run& run) {
 }
 
 void RunRegistry::erase_locked(const Run& run) {
-  auto it = runs_.find(run.id);
-  if (it == runs_.end()) return;
-  if (it->second->holds_slot) {
-    it->second->holds_slot = false;
+  Run& r = const_cast<Run&>(run);  // the registry's own links; the caller's view stays const
+  if (!r.prev && head_.get() != &r) return;  // not (or no longer) listed
+  if (r.holds_slot) {
+    r.holds_slot = false;
     --held_;
   }
-  if (auto a = active_by_job_.find(run.key.job); a != active_by_job_.end() && --a->second == 0) {
-    active_by_job_.erase(a);
-  }
-  runs_.erase(it);
+  --r.def->activity->active;
+  RunPtr self = r.prev ? std::move(r.prev->next) : std::move(head_);
+  if (r.next) r.next->prev = r.prev;
+  (r.prev ? r.prev->next : head_) = std::move(r.next);
+  r.prev = nullptr;
+  --count_;
   runs_cv_.notify_all();
 }
 
-RunRegistry::LocalResult RunRegistry::add_local(
-    const std::vector<std::pair<std::shared_ptr<const JobDef>, OccurrenceKey>>& occs) {
+RunRegistry::LocalResult RunRegistry::add_local(std::vector<Occurrence> occs) {
   LocalResult out;
   std::lock_guard g(mu_);
   if (stopping_) return out;
-  for (const auto& [def, key] : occs) {
-    auto active = active_by_job_.find(key.job);
-    if (active != active_by_job_.end() && active->second > 0) {
-      if (def->overlap == OverlapMode::forbid) {
-        out.skipped.push_back(key);
+  for (Occurrence& o : occs) {
+    OccurrenceKey key{o.def->name, o.at, {}};
+    if (o.def->activity->active > 0) {
+      if (o.def->overlap == OverlapMode::forbid) {
+        out.skipped.push_back(std::move(key));
         continue;
       }
-      if (def->overlap == OverlapMode::replace) {
-        for (auto& [id, r] : runs_) {
-          if (r->key.job == key.job && !r->store_backed && r->stop_reason == StopReason::none) {
+      if (o.def->overlap == OverlapMode::replace) {
+        for (Run* r = head_.get(); r; r = r->next.get()) {
+          if (r->def->activity == o.def->activity && !r->store_backed &&
+              r->stop_reason == StopReason::none) {
             r->stop_reason = StopReason::replaced;
-            out.replaced.push_back(r);
+            out.replaced.push_back(r->prev ? r->prev->next : head_);
           }
         }
       }
     }
-    auto run = make_locked(def, key, false);
-    local_.push_back(std::move(run));
+    local_.push_back(make_locked(std::move(o.def), std::move(key), false));
   }
   // One wake-up per batch: a burst is started by the workers already awake.
   work_cv_.notify_all();
@@ -194,12 +198,12 @@ std::vector<RunPtr> RunRegistry::stop_if(const std::function<bool(const Run&)>& 
                                          StopReason reason) {
   std::vector<RunPtr> out;
   std::lock_guard g(mu_);
-  for (auto& [id, run] : runs_) {
+  for (Run* run = head_.get(); run; run = run->next.get()) {
     if (run->phase == RunPhase::finishing || run->stop_reason != StopReason::none || !pred(*run)) {
       continue;
     }
     run->stop_reason = reason;
-    out.push_back(run);
+    out.push_back(run->prev ? run->prev->next : head_);
   }
   return out;
 }
@@ -229,10 +233,10 @@ StopReason RunRegistry::stop_reason(const Run& run) const {
 std::vector<RunPtr> RunRegistry::marked_before(std::uint64_t seq) const {
   std::vector<RunPtr> out;
   std::lock_guard g(mu_);
-  for (const auto& [id, run] : runs_) {
+  for (Run* run = head_.get(); run; run = run->next.get()) {
     if (run->store_backed && run->marked_seq != 0 && run->marked_seq <= seq &&
         run->phase == RunPhase::running) {
-      out.push_back(run);
+      out.push_back(run->prev ? run->prev->next : head_);
     }
   }
   return out;
@@ -243,10 +247,9 @@ std::uint64_t RunRegistry::sequence() const {
   return seq_;
 }
 
-std::size_t RunRegistry::active_of(const std::string& job) const {
+std::size_t RunRegistry::active_of(const JobDef& def) const {
   std::lock_guard g(mu_);
-  auto it = active_by_job_.find(job);
-  return it == active_by_job_.end() ? 0 : it->second;
+  return def.activity->active;
 }
 
 std::size_t RunRegistry::running() const {
@@ -261,7 +264,7 @@ std::size_t RunRegistry::queued() const {
 
 std::size_t RunRegistry::size() const {
   std::lock_guard g(mu_);
-  return runs_.size();
+  return count_;
 }
 
 std::size_t RunRegistry::free_slots() const {

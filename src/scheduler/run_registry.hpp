@@ -54,6 +54,9 @@ struct Run {
   std::stop_source stop;
   Clock::wall_time started_wall{};
   Clock::steady_time started_steady{};
+  // The registry's list of runs (intrusive: no allocation or hashing per run).
+  std::shared_ptr<Run> next;
+  Run* prev = nullptr;
 };
 
 using RunPtr = std::shared_ptr<Run>;
@@ -82,7 +85,7 @@ class RunRegistry {
     std::vector<RunPtr> replaced;
     std::vector<OccurrenceKey> skipped;
   };
-  LocalResult add_local(const std::vector<std::pair<std::shared_ptr<const JobDef>, OccurrenceKey>>& occs);
+  LocalResult add_local(std::vector<Occurrence> occs);
 
   // --- workers ---
   // Blocks until a run can start (a queued store-backed run, or a local one and a free slot),
@@ -108,7 +111,7 @@ class RunRegistry {
   // Store-backed runs whose running mark was stored at or before `seq` (sweeps).
   std::vector<RunPtr> marked_before(std::uint64_t seq) const;
   std::uint64_t sequence() const;
-  std::size_t active_of(const std::string& job) const;
+  std::size_t active_of(const JobDef& def) const;
   std::size_t running() const;  // slots held
   std::size_t queued() const;  // ready to start, waiting for a worker or (local) a slot
   std::size_t size() const;
@@ -129,8 +132,8 @@ class RunRegistry {
   mutable std::mutex mu_;
   std::condition_variable_any work_cv_;
   std::condition_variable_any runs_cv_;
-  std::unordered_map<std::uint64_t, RunPtr> runs_;
-  std::unordered_map<std::string, std::size_t> active_by_job_;
+  RunPtr head_;  // every run, newest first (see Run::next)
+  std::size_t count_ = 0;
   std::deque<RunPtr> ready_;  // store-backed, slot held
   std::deque<RunPtr> local_;  // local, waiting for a slot
   std::size_t held_ = 0;      // slots held (reserved, claiming, marking, queued store-backed, running)

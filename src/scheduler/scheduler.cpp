@@ -135,13 +135,7 @@ void Scheduler::Impl::missed_local(const std::vector<Occurrence>& occs, const st
 
 // run_on: local (and @reboot): no store; overlap is decided against this node's own runs.
 void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
-  std::vector<std::pair<std::shared_ptr<const detail::JobDef>, OccurrenceKey>> items;
-  items.reserve(occs.size());
-  for (Occurrence& o : occs) {
-    OccurrenceKey key{o.def->name, o.at, {}};
-    items.emplace_back(std::move(o.def), std::move(key));
-  }
-  detail::RunRegistry::LocalResult r = registry.add_local(items);
+  detail::RunRegistry::LocalResult r = registry.add_local(std::move(occs));
   executor->work_added();
   executor->signal(r.replaced);
   events.counters.replaced += r.replaced.size();
@@ -180,7 +174,10 @@ std::int64_t Scheduler::Impl::now_seconds() const {
 
 bool Scheduler::Impl::idle(bool runs_too) const {
   if (!timer->idle() || !session->idle() || !claimer->idle() || !writer->idle()) return false;
-  return runs_too ? registry.size() == 0 : registry.startable() == 0;
+  // Without runs_too: every run that can start has a worker, or every worker is busy (the pool
+  // grows on a timer task, which needs time to pass).
+  return runs_too ? registry.size() == 0
+                  : registry.startable() == 0 || registry.idle_workers() == 0;
 }
 
 // --- public API ---
@@ -236,13 +233,17 @@ JobResult Scheduler::run_now(std::string_view name) {
 
 std::optional<JobInfo> Scheduler::find(std::string_view name) const {
   auto info = impl_->jobs.find(name);
-  if (info) info->active_runs = impl_->registry.active_of(info->spec.name);
+  if (info) {
+    if (auto def = impl_->jobs.def_of(name)) info->active_runs = impl_->registry.active_of(*def);
+  }
   return info;
 }
 
 std::vector<JobInfo> Scheduler::list() const {
   std::vector<JobInfo> out = impl_->jobs.list();
-  for (JobInfo& info : out) info.active_runs = impl_->registry.active_of(info.spec.name);
+  for (JobInfo& info : out) {
+    if (auto def = impl_->jobs.def_of(info.spec.name)) info.active_runs = impl_->registry.active_of(*def);
+  }
   return out;
 }
 

@@ -54,23 +54,17 @@ void Claimer::sweep() {
     redecide_(std::move(again), cluster_clock_.now());
   }
   try {
-    // Active runs first, then the leases: a lease registered after the first read cannot
-    // then look dead to a run it holds.
     const std::uint64_t seq = registry_.sequence();
-    const std::vector<RunRecord> active = store_.active_runs();
-    const std::vector<NodeLease> leases = store_.nodes();
+    stop_replaced(store_.active_runs(node_id_), seq);
+    take_over(store_.orphaned_runs());
+    reclaim_lost();
     std::vector<std::string> live;
-    for (const NodeLease& l : leases) {
+    for (const NodeLease& l : store_.nodes()) {
       if (l.live) live.push_back(l.node_id);
     }
     std::sort(live.begin(), live.end());
-    {
-      std::lock_guard g(mu_);
-      live_nodes_ = std::move(live);
-    }
-    take_over(active, leases);
-    stop_replaced(active, seq);
-    reclaim_lost();
+    std::lock_guard g(mu_);
+    live_nodes_ = std::move(live);
   } catch (const std::exception& ex) {
     events_.store_error("sweep", ex);
   }
@@ -98,18 +92,13 @@ void Claimer::miss_expired_waiting() {
 // Runs whose holder's lease is no longer live: an unstarted one (no running mark, and starts
 // are gated on it) is taken over by this node if it has the job; a started one is lost, and
 // re-claimed at once where the job is at_least_once.
-void Claimer::take_over(const std::vector<RunRecord>& active, const std::vector<NodeLease>& leases) {
-  std::set<std::pair<std::string, std::int64_t>> live;
-  for (const NodeLease& l : leases) {
-    if (l.live) live.emplace(l.node_id, l.token);
-  }
+void Claimer::take_over(const std::vector<RunRecord>& orphans) {
   const WallTime now = cluster_clock_.now();
   const std::int64_t token = session_.view().token;
   std::vector<StateUpdate> lost;
   std::vector<const RunRecord*> lost_records;
   std::vector<Reclaim> reclaims;
-  for (const RunRecord& r : active) {
-    if (live.count({r.node, r.lease_token})) continue;
+  for (const RunRecord& r : orphans) {
     auto def = jobs_.def_of(r.key.job);
     if (r.state == RunState::claimed) {
       if (!def || !def->store_backed()) continue;  // left to a node that has the job
@@ -203,9 +192,7 @@ void Claimer::reclaim(std::vector<Reclaim> requests) {
 // (overlap: replace claimed by another node) or declared lost: it must stop.
 void Claimer::stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq) {
   std::set<std::pair<std::int64_t, std::string>> mine;
-  for (const RunRecord& r : active) {
-    if (r.node == node_id_) mine.emplace(r.fence, r.key.job);
-  }
+  for (const RunRecord& r : active) mine.emplace(r.fence, r.key.job);
   std::vector<RunPtr> gone;
   for (const RunPtr& run : registry_.marked_before(seq)) {
     if (!mine.count({run->fence, run->key.job})) gone.push_back(run);
@@ -229,9 +216,9 @@ void Claimer::prune_some() {
   std::vector<std::string> jobs;
   {
     std::lock_guard g(mu_);
-    const std::size_t n = std::min(kPrunesPerSweep, prune_dirty_.size());
-    jobs.assign(prune_dirty_.begin(), prune_dirty_.begin() + static_cast<std::ptrdiff_t>(n));
-    prune_dirty_.erase(prune_dirty_.begin(), prune_dirty_.begin() + static_cast<std::ptrdiff_t>(n));
+    while (!prune_dirty_.empty() && jobs.size() < kPrunesPerSweep) {
+      jobs.push_back(std::move(prune_dirty_.extract(prune_dirty_.begin()).value()));
+    }
   }
   for (const std::string& job : jobs) {
     try {

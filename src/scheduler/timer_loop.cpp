@@ -19,6 +19,8 @@ constexpr auto kOnTimeSlack = 1s;
 // An occurrence noticed this late (the process was stopped, the machine suspended or
 // overloaded) went unwatched: it is a misfire.
 constexpr auto kLateThreshold = 5s;
+// Due occurrences handed on at a time: the first runs start while the rest are popped.
+constexpr std::size_t kDispatchChunk = 256;
 
 struct TaskLater {
   template <class T>
@@ -150,24 +152,27 @@ void TimerLoop::fire(WallTime now, bool forward_step, WallTime expected) {
     }
     events_.counters.fired += occs.size();
   };
-  std::vector<JobTable::Popped> popped;
-  std::vector<Occurrence> due = jobs_.pop_due(now_s, popped);
-  classify(due);
-  // Misfired occurrences wait for the rest of their job's: a job's policy (run_once, run_all
-  // with max_catchup) must see all of its missed occurrences at once.
-  const bool any_misfired =
-      std::any_of(due.begin(), due.end(), [](const Occurrence& o) { return o.misfired; });
-  if (!due.empty() && !any_misfired) dispatch_(std::move(due), now);
-  if (popped.empty()) return;
-  std::vector<Occurrence> extra = jobs_.requeue(popped, now_s);
-  classify(extra);
-  if (any_misfired) {
-    extra.insert(extra.begin(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
+  // In chunks, so that runs start while the rest is popped, and no temporary grows large.
+  for (;;) {
+    std::vector<JobTable::Popped> popped;
+    std::vector<Occurrence> due = jobs_.pop_due(now_s, popped, kDispatchChunk);
+    if (popped.empty()) return;
+    classify(due);
+    // Misfired occurrences wait for the rest of their job's (all in this chunk): a job's
+    // policy (run_once, run_all with max_catchup) must see all of its missed occurrences at once.
+    const bool any_misfired =
+        std::any_of(due.begin(), due.end(), [](const Occurrence& o) { return o.misfired; });
+    if (!due.empty() && !any_misfired) dispatch_(std::move(due), now);
+    std::vector<Occurrence> extra = jobs_.requeue(popped, now_s);
+    classify(extra);
+    if (any_misfired) {
+      extra.insert(extra.begin(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
+    }
+    if (extra.empty()) continue;
+    std::stable_sort(extra.begin(), extra.end(),
+                     [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; });
+    dispatch_(std::move(extra), now);
   }
-  if (extra.empty()) return;
-  std::stable_sort(extra.begin(), extra.end(),
-                   [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; });
-  dispatch_(std::move(extra), now);
 }
 
 TimerLoop::SteadyTime TimerLoop::next_wake(SteadyTime steady, WallTime now) const {

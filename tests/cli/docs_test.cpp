@@ -29,7 +29,7 @@ std::set<std::string> quoted_list(const std::string& source, const std::string& 
 
 TEST(Docs, OperationsNamesEveryLogEvent) {
   std::set<std::string> events =
-      quoted_list(read_file(kTop / "src/scheduler/scheduler.cpp"), "kNames[] = {");
+      quoted_list(read_file(kTop / "src/scheduler/events.cpp"), "kNames[] = {");
   ASSERT_GT(events.size(), 15u) << "the scheduler's event names were not found";
   for (const auto& file : std::filesystem::directory_iterator(kTop / "src/cli")) {
     for (const auto& e : matches(read_file(file.path()), std::regex(R"(log_?\.(?:info|warn|error)\("([a-z_]+)\")")))

@@ -97,14 +97,14 @@ void run_hostile_node(const std::string& store, bool json_log) {
 
   auto s = run_child({"status", "--json", "--store", store}, dir.path());
   ASSERT_EQ(s.code, 0) << s.output.substr(0, 2000);
-  EXPECT_NO_THROW((void)nlohmann::json::parse(s.output));
+  EXPECT_TRUE(nlohmann::json::accept(s.output)) << s.output.substr(0, 300);
 
   const std::string log = d.log();
   expect_no_raw_control(log);
   if (json_log) {
     std::stringstream lines_of_log(log);
     for (std::string line; std::getline(lines_of_log, line);) {
-      EXPECT_NO_THROW((void)nlohmann::json::parse(line)) << line.substr(0, 300);
+      EXPECT_TRUE(nlohmann::json::accept(line)) << line.substr(0, 300);
     }
   } else {
     EXPECT_NE(log.find("a\\rb\\e]0;retitled\\a\\e[2J\\e[Hforged"), std::string::npos);

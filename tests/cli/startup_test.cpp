@@ -49,18 +49,21 @@ TEST(Startup, StoreUrlPrecedenceAndAnEmptyStore) {
   const auto cfg = (dir / "jobs.yaml").string();
   write_file(cfg, "node:\n  store: \"sqlite:" + (dir / "from-config.db").string() + "\"\n" + kJobs);
   const std::string env_db = "sqlite:" + (dir / "from-env.db").string();
-  // SOLOCRON_STORE wins over node.store, --store over both.
+  // SOLOCRON_STORE wins over node.store, --store over both. `nodes` only reads: it names the
+  // store it would have read, and creates none.
   auto h = run_child({"nodes", "--config", cfg}, dir.path(), Env{{{"SOLOCRON_STORE", env_db}}, {}}, 10s);
-  EXPECT_EQ(h.code, 0) << h.output;
-  EXPECT_TRUE(std::filesystem::exists(dir / "from-env.db"));
-  EXPECT_FALSE(std::filesystem::exists(dir / "from-config.db"));
+  EXPECT_EQ(h.code, 2) << h.output;
+  EXPECT_NE(h.output.find("from-env.db\" does not exist"), std::string::npos) << h.output;
   h = run_child({"nodes", "--config", cfg, "--store", "sqlite:" + (dir / "from-flag.db").string()},
                 dir.path(), Env{{{"SOLOCRON_STORE", env_db}}, {}}, 10s);
-  EXPECT_EQ(h.code, 0) << h.output;
-  EXPECT_TRUE(std::filesystem::exists(dir / "from-flag.db"));
+  EXPECT_EQ(h.code, 2) << h.output;
+  EXPECT_NE(h.output.find("from-flag.db\" does not exist"), std::string::npos) << h.output;
   h = run_child({"nodes", "--config", cfg}, dir.path(), Env{{}, {"SOLOCRON_STORE"}}, 10s);
-  EXPECT_EQ(h.code, 0) << h.output;
-  EXPECT_TRUE(std::filesystem::exists(dir / "from-config.db"));
+  EXPECT_EQ(h.code, 2) << h.output;
+  EXPECT_NE(h.output.find("from-config.db\" does not exist"), std::string::npos) << h.output;
+  for (const char* db : {"from-env.db", "from-flag.db", "from-config.db"}) {
+    EXPECT_FALSE(std::filesystem::exists(dir / db)) << db;
+  }
 
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"history", "--store", ""}, {"status", "--store", ""}, {"run", "--config", cfg, "--store", ""}}) {

@@ -176,13 +176,18 @@ TEST_F(SchedulerTest, ShutdownTerminatesCommandsAfterGrace) {
 // releases its lease only after that.
 TEST_F(SchedulerTest, ShutdownKillsAJobThatIgnoresSigtermAndRecordsItInterrupted) {
   Scheduler& s = make();
-  JobSpec j = command_job("stubborn", "* * * * * *", shell("trap '' TERM; sleep 100 & wait; sleep 100"));
+  const std::string ready = ::testing::TempDir() + "/stubborn-ready-" + std::to_string(::getpid());
+  std::remove(ready.c_str());
+  // An ignored SIGTERM stays ignored across exec.
+  JobSpec j = command_job("stubborn", "* * * * * *",
+                          shell("trap '' TERM; echo ready > " + ready + "; exec sleep 100"));
   j.kill_grace = std::chrono::milliseconds(300);
   j.overlap = OverlapMode::forbid;
   ASSERT_TRUE(s.add(std::move(j)));
   s.start();
   clock.advance(1s);
   ASSERT_TRUE(rec.wait_count(RunEventKind::started, 1));
+  ASSERT_TRUE(eventually([&] { return std::ifstream(ready).good(); }));
   std::thread stopper([&] { s.shutdown(1s); });
   ASSERT_TRUE(eventually([&] { return !s.ready(); }));
   ASSERT_TRUE(eventually([&] { return clock.waiters() >= 4; }));

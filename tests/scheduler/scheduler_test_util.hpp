@@ -150,6 +150,7 @@ class CuttableStore final : public Store {
     std::condition_variable hang_cv;
     bool hanging = false;
     bool pausing = false;  // calls wait, then go through (a slow store, not a dead one)
+    bool pausing_lease_only = false;
     // Batches with an outcome of this job throw (a write the store refuses), this many times.
     std::atomic<int> reject_outcomes{0};
     std::string reject_job;
@@ -177,10 +178,12 @@ class CuttableStore final : public Store {
     s_->hanging = false;
     s_->hang_cv.notify_all();
   }
-  // While paused, calls wait; after resume() they proceed and succeed (a slow store).
-  void pause() {
+  // While paused, calls wait; after resume() they proceed and succeed (a slow store). With
+  // `lease_only`, only the calls of the other connections (the node's lease) wait.
+  void pause(bool lease_only = false) {
     std::lock_guard<std::mutex> g(s_->hang_mu);
     s_->pausing = true;
+    s_->pausing_lease_only = lease_only;
   }
   void resume() {
     std::lock_guard<std::mutex> g(s_->hang_mu);
@@ -253,7 +256,8 @@ class CuttableStore final : public Store {
     check();
     return inner_.last_scheduled(jobs);
   }
-  std::vector<RunRecord> active_runs() override { check(); return inner_.active_runs(); }
+  std::vector<RunRecord> active_runs(std::string_view n) override { check(); return inner_.active_runs(n); }
+  std::vector<RunRecord> orphaned_runs() override { check(); return inner_.orphaned_runs(); }
   void prune(std::string_view job, std::size_t keep, std::optional<std::chrono::seconds> age) override {
     check();
     inner_.prune(job, keep, age);
@@ -273,7 +277,7 @@ class CuttableStore final : public Store {
         --s_->blocked;
         throw StoreError(StoreError::Kind::unavailable, "store call timed out (test)");
       }
-      if (s_->pausing) {
+      if (s_->pausing && (secondary_ || !s_->pausing_lease_only)) {
         ++s_->blocked;
         s_->hang_cv.wait(lk, [&] { return !s_->pausing; });
         --s_->blocked;

@@ -120,7 +120,7 @@ TYPED_TEST(HistoryTest, LastScheduledOfManyJobsInRequestOrder) {
   EXPECT_TRUE(this->store().last_scheduled(std::span<const std::string>{}).empty());
 }
 
-TYPED_TEST(HistoryTest, ActiveRunsOfEveryNodeOldestFirst) {
+TYPED_TEST(HistoryTest, ActiveRunsOfANodeOldestFirst) {
   this->register_live("a");
   this->register_live("b");
   auto t = this->store_second(-100s);
@@ -131,15 +131,48 @@ TYPED_TEST(HistoryTest, ActiveRunsOfEveryNodeOldestFirst) {
   this->store().record_missed(std::vector{this->key("n", t - 2s)});
   ASSERT_TRUE(this->update_one(this->key("k", t), k.fence, RunState::running));
   ASSERT_TRUE(this->update_one(this->key("m", t - 1s), m.fence, RunState::succeeded, 0));
-  auto active = this->store().active_runs();
-  ASSERT_EQ(active.size(), 3u);
+  auto active = this->store().active_runs("a");
+  ASSERT_EQ(active.size(), 2u);
   EXPECT_EQ(active[0].key, this->key("k", t));
   EXPECT_EQ(active[0].state, RunState::running);
-  EXPECT_EQ(active[1].key, this->key("l", t + 1s));
-  EXPECT_EQ(active[1].node, "b");
-  EXPECT_EQ(active[1].lease_token, this->tokens_["b"]);
-  EXPECT_EQ(active[2].key, this->key("j", t + 2s));
-  EXPECT_EQ(active[2].lease_token, this->tokens_["a"]);
+  EXPECT_EQ(active[1].key, this->key("j", t + 2s));
+  EXPECT_EQ(active[1].lease_token, this->tokens_["a"]);
+  auto of_b = this->store().active_runs("b");
+  ASSERT_EQ(of_b.size(), 1u);
+  EXPECT_EQ(of_b[0].key, this->key("l", t + 1s));
+  EXPECT_EQ(of_b[0].lease_token, this->tokens_["b"]);
+  EXPECT_TRUE(this->store().active_runs("c").empty());
+  EXPECT_TRUE(this->store().orphaned_runs().empty());  // every holder is live
+}
+
+// Orphans are the active runs whose holder's lease (id and token) is gone: expired, released,
+// or replaced by a newer registration of the same id (a restart).
+TYPED_TEST(HistoryTest, OrphanedRunsAreThoseWhoseHoldersLeaseIsNotLive) {
+  const auto t = this->store_second(-100s);
+  const NodeLease a = this->store().register_node("a", 1s).lease;
+  const NodeLease b = this->register_live("b");
+  auto claim = [&](const std::string& job, const NodeLease& l) {
+    ClaimRequest r = this->request(this->key(job, t), l.node_id);
+    r.lease_token = l.token;
+    return this->claim_one(r);
+  };
+  ASSERT_EQ(claim("of-a", a).outcome, ClaimResult::Outcome::won);
+  const ClaimResult running = claim("of-b", b);
+  ASSERT_EQ(running.outcome, ClaimResult::Outcome::won);
+  ASSERT_TRUE(this->update_one(this->key("of-b", t), running.fence, RunState::running));
+  EXPECT_TRUE(this->store().orphaned_runs().empty());
+  this->backend_.advance(1100ms);  // a's lease expires
+  auto orphans = this->store().orphaned_runs();
+  ASSERT_EQ(orphans.size(), 1u);
+  EXPECT_EQ(orphans[0].key, this->key("of-a", t));
+  EXPECT_EQ(orphans[0].state, RunState::claimed);
+  // b restarts: its new lease does not make the run of its old one live again.
+  this->store().release_node("b", b.token);
+  ASSERT_TRUE(this->store().register_node("b", 60s).acquired);
+  orphans = this->store().orphaned_runs();
+  ASSERT_EQ(orphans.size(), 2u);
+  EXPECT_EQ(orphans[1].key, this->key("of-b", t));
+  EXPECT_EQ(orphans[1].state, RunState::running);
 }
 
 TYPED_TEST(HistoryTest, PruneKeepsNewestAndDropsOld) {

@@ -1,6 +1,7 @@
 #include "store/memory/memory_store.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -45,6 +46,7 @@ struct MemoryStore::State {
   ClaimResult claim(const ClaimRequest& request, StoreTime at);
   bool update(const StateUpdate& u, StoreTime at);
   std::optional<RunRecord> reclaim(const ReclaimRequest& request, StoreTime at);
+  std::vector<RunRecord> active_if(const std::function<bool(const RunRecord&)>& pred) const;
 
   const NowSource now_source;
   const std::string id = new_store_id();
@@ -294,16 +296,27 @@ std::vector<std::optional<sys_seconds>> MemoryStore::last_scheduled(
   return out;
 }
 
-std::vector<RunRecord> MemoryStore::active_runs() {
-  std::lock_guard lock(state_->mutex);
+std::vector<RunRecord> MemoryStore::State::active_if(
+    const std::function<bool(const RunRecord&)>& pred) const {
   std::vector<RunRecord> out;
-  for (const auto& [key, record] : state_->runs) {
-    if (is_active(record.state)) out.push_back(record);
+  for (const auto& [key, record] : runs) {
+    if (is_active(record.state) && pred(record)) out.push_back(record);
   }
   std::stable_sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
     return a.key.scheduled_at < b.key.scheduled_at;
   });
   return out;
+}
+
+std::vector<RunRecord> MemoryStore::active_runs(std::string_view node_id) {
+  std::lock_guard lock(state_->mutex);
+  return state_->active_if([&](const RunRecord& r) { return r.node == node_id; });
+}
+
+std::vector<RunRecord> MemoryStore::orphaned_runs() {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime at = state_->now();
+  return state_->active_if([&](const RunRecord& r) { return !state_->holder_live(r, at); });
 }
 
 void MemoryStore::prune(std::string_view job, std::size_t keep_last,

@@ -296,11 +296,21 @@ std::vector<std::optional<sys_seconds>> PostgresStore::last_scheduled(
   return out;
 }
 
-std::vector<RunRecord> PostgresStore::active_runs() {
+std::vector<RunRecord> PostgresStore::active_runs(std::string_view node_id) {
   std::lock_guard lock(mutex_);
   return read_runs(conn_.exec("SELECT " RUN_COLUMNS " FROM solocron_runs"
-                              " WHERE state IN ('claimed', 'running')"
-                              " ORDER BY scheduled_at, job, node_key"));
+                              " WHERE node = $1 AND state IN ('claimed', 'running')"
+                              " ORDER BY scheduled_at, job, node_key",
+                              PgParams().add(std::string(node_id))));
+}
+
+std::vector<RunRecord> PostgresStore::orphaned_runs() {
+  std::lock_guard lock(mutex_);
+  return read_runs(conn_.exec(
+      "SELECT " RUN_COLUMNS " FROM solocron_runs r WHERE state IN ('claimed', 'running')"
+      " AND NOT EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = r.node"
+      " AND n.token = r.lease_token AND n.expires_at > now())"
+      " ORDER BY scheduled_at, job, node_key"));
 }
 
 void PostgresStore::prune(std::string_view job, std::size_t keep_last,

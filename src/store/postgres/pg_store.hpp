@@ -64,7 +64,8 @@ class PostgresStore final : public Store {
   std::vector<RunRecord> history(const HistoryQuery& query) override;
   std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
       std::span<const std::string> jobs) override;
-  std::vector<RunRecord> active_runs() override;
+  std::vector<RunRecord> active_runs(std::string_view node_id) override;
+  std::vector<RunRecord> orphaned_runs() override;
   void prune(std::string_view job, std::size_t keep_last,
              std::optional<std::chrono::seconds> max_age) override;
 

@@ -356,11 +356,21 @@ std::vector<std::optional<sys_seconds>> SqliteStore::last_scheduled(
   return out;
 }
 
-std::vector<RunRecord> SqliteStore::active_runs() {
+std::vector<RunRecord> SqliteStore::active_runs(std::string_view node_id) {
   std::lock_guard lock(mutex_);
   auto q = db().statement("SELECT " RUN_COLUMNS
-                          " FROM solocron_runs WHERE state IN ('claimed', 'running') "
+                          " FROM solocron_runs WHERE node = ?1 AND state IN ('claimed', 'running') "
                           "ORDER BY scheduled_at, job, node_key");
+  q.bind(1, node_id);
+  return select_runs(q);
+}
+
+std::vector<RunRecord> SqliteStore::orphaned_runs() {
+  std::lock_guard lock(mutex_);
+  auto q = db().statement("SELECT " RUN_COLUMNS
+                          " FROM solocron_runs r WHERE state IN ('claimed', 'running') AND NOT " HOLDER_LIVE(
+                              "r", "?1") " ORDER BY scheduled_at, job, node_key");
+  q.bind(1, now_ms());
   return select_runs(q);
 }
 
