@@ -17,6 +17,7 @@ SettingsChange compare_node_settings(const detail::Config& running, const detail
   check("time_zone", a.default_time_zone == b.default_time_zone, true);
   check("heartbeat", a.heartbeat == b.heartbeat, false);
   check("node_ttl", a.node_ttl == b.node_ttl, false);
+  check("store_call_deadline", a.store_call_deadline == b.store_call_deadline, false);
   check("max_clock_skew", a.max_clock_skew == b.max_clock_skew, false);
   check("shutdown_grace", a.shutdown_grace == b.shutdown_grace, false);
   check("max_concurrent_runs", a.max_concurrent_runs == b.max_concurrent_runs, false);

@@ -6,6 +6,11 @@ namespace solocron::detail {
 
 using std::chrono::milliseconds;
 
+namespace {
+// Clock samples from calls slower than this are not used (their error is up to half of it).
+constexpr auto kMaxSampleRoundTrip = std::chrono::milliseconds(500);
+}  // namespace
+
 NodeSession::NodeSession(const NodeSettings& settings, std::string node_id, Store& store,
                          Clock& clock, ClusterClock& cluster_clock, Events& events,
                          Listener& listener)
@@ -74,6 +79,10 @@ void NodeSession::beat() {
 }
 
 void NodeSession::measure(SteadyTime sent, SteadyTime received, StoreTime store_time) {
+  // The midpoint is off by up to half the round trip: a sample from a slow call (a store
+  // stalled, a lock waited for) would move the cluster's clock by that much. It is skipped,
+  // unless there is none yet.
+  if (received - sent > kMaxSampleRoundTrip && cluster_clock_.measured()) return;
   const auto wall = clock_.now() - (clock_.steady_now() - received) - (received - sent) / 2;
   cluster_clock_.measure(sent, received, store_time, wall);
   const auto offset = cluster_clock_.wall_offset();

@@ -59,7 +59,7 @@ std::vector<BadFile> bad_files() {
       {"node id with a space", "node:\n  id: \"a b\"\njobs:\n" + kJob, ":2:7: node.id: \"a b\" is not a valid node id"},
       {"node id with a newline", "node:\n  id: \"a\\nb\"\njobs:\n" + kJob, ":2:7: node.id: \"a\\nb\" is not a valid node id"},
       {"zero heartbeat", "node:\n  heartbeat: 0s\njobs:\n" + kJob, ":2:14: node.heartbeat: \"0s\" must be more than 0"},
-      {"node_ttl not above heartbeat", "node:\n  heartbeat: 2s\n  node_ttl: 2s\njobs:\n" + kJob, ":3:13: node.node_ttl: node_ttl (2s) must be greater than heartbeat (2s)"},
+      {"node_ttl not above heartbeat", "node:\n  heartbeat: 2s\n  node_ttl: 2s\njobs:\n" + kJob, ":3:13: node.node_ttl: node_ttl (2s) must be greater than heartbeat (2s) + store_call_deadline (2s)"},
       {"zero max_clock_skew", "node:\n  max_clock_skew: 0s\njobs:\n" + kJob, ":2:19: node.max_clock_skew:"},
       {"no runs at all", "node:\n  max_concurrent_runs: 0\njobs:\n" + kJob, ":2:24: node.max_concurrent_runs: 0 is out of range"},
       {"log format", "node:\n  log_format: xml\njobs:\n" + kJob, ":2:15: node.log_format: \"xml\" is not one of: text, json"},

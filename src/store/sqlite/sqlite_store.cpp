@@ -125,14 +125,22 @@ RegisterResult SqliteStore::register_node(std::string_view node_id, milliseconds
 std::optional<NodeLease> SqliteStore::renew_node(std::string_view node_id, std::int64_t token,
                                                  milliseconds ttl) {
   std::lock_guard lock(mutex_);
+  // The clock is read once the write lock is ours: a renewal that waited for it must be judged
+  // (and time-stamped) by when it is applied, not by when it was asked for.
+  SqliteTransaction tx(db());
   const std::int64_t now = now_ms();
-  auto q = db().statement(
-      "UPDATE solocron_nodes SET renewed_at = ?3, expires_at = ?4 "
-      "WHERE node_id = ?1 AND token = ?2 AND expires_at > ?3 RETURNING " LEASE_COLUMNS);
-  q.bind(1, node_id).bind(2, token).bind(3, now).bind(4, now + ttl.count());
-  if (!q.step()) return std::nullopt;
-  NodeLease lease = read_lease(q, now);
-  q.run();
+  std::optional<NodeLease> lease;
+  {
+    auto q = db().statement(
+        "UPDATE solocron_nodes SET renewed_at = ?3, expires_at = ?4 "
+        "WHERE node_id = ?1 AND token = ?2 AND expires_at > ?3 RETURNING " LEASE_COLUMNS);
+    q.bind(1, node_id).bind(2, token).bind(3, now).bind(4, now + ttl.count());
+    if (q.step()) {
+      lease = read_lease(q, now);
+      q.run();
+    }
+  }
+  tx.commit();
   return lease;
 }
 
