@@ -26,6 +26,8 @@ using namespace std::chrono_literals;
 
 std::string store_dir;  // removed when the fuzzer exits
 
+std::int64_t lease_token = 0;  // the fuzz node's lease, for its claims
+
 solocron::Store& store() {
   static std::unique_ptr<solocron::Store> s = [] {
     store_dir = (std::filesystem::temp_directory_path() / "solocron-fuzz.XXXXXX").string();
@@ -36,7 +38,9 @@ solocron::Store& store() {
     });
     auto st = solocron::open_store("sqlite:" + store_dir + "/fuzz.db");
     st->migrate();
-    if (!st->register_node("fuzz", 24h).acquired) __builtin_trap();
+    const auto lease = st->register_node("fuzz", 24h);
+    if (!lease.acquired) __builtin_trap();
+    lease_token = lease.lease.token;
     return st;
   }();
   return *s;
@@ -76,15 +80,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (solocron::detail::first_invalid_utf8(text) != std::string::npos) __builtin_trap();
   if (text.find('\0') != std::string::npos) __builtin_trap();
 
+  solocron::Store& st = store();  // first, so that the lease token is known
   static std::int64_t next_second = 0;
   const solocron::OccurrenceKey key{"fuzz", std::chrono::sys_seconds{std::chrono::seconds{++next_second}}, ""};
-  const solocron::ClaimRequest claim{key, "fuzz", solocron::OverlapMode::allow, 2s};
-  const auto won = store().claim({&claim, 1}).at(0);
+  const solocron::ClaimRequest claim{key, "fuzz", lease_token, solocron::OverlapMode::allow, 2s};
+  const auto won = st.claim({&claim, 1}).at(0);
   if (won.outcome != solocron::ClaimResult::Outcome::won) __builtin_trap();
-  const solocron::StateUpdate update{key, won.fence, solocron::RunState::succeeded, 0, std::nullopt, text};
-  if (!store().update({&update, 1}).at(0)) __builtin_trap();  // the write must never fail
+  const solocron::StateUpdate update{key, won.fence, solocron::RunState::succeeded, 0, std::nullopt, text, {}};
+  if (!st.update({&update, 1}).at(0)) __builtin_trap();  // the write must never fail
 
-  const auto records = store().history({"fuzz", 1, std::nullopt});
+  solocron::HistoryQuery newest;
+  newest.job = "fuzz";
+  newest.limit = 1;
+  const auto records = st.history(newest);
   if (records.empty() || records[0].output_tail != text) __builtin_trap();
   nlohmann::json out = nlohmann::json::array();
   out.push_back(solocron::cli::to_json(records[0]));
@@ -92,6 +100,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (solocron::detail::first_invalid_utf8(json) != std::string::npos) __builtin_trap();
   const auto parsed = nlohmann::json::parse(json);  // throws (and so fails) if it is not JSON
   if (parsed.at(0).at("output_tail") != solocron::cli::json_text(text)) __builtin_trap();
-  if (next_second % 512 == 0) store().prune("fuzz", 16, std::nullopt);
+  if (next_second % 512 == 0) st.prune("fuzz", 16, std::nullopt);
   return 0;
 }
