@@ -204,7 +204,9 @@ void Claimer::slots_freed() {
 
 void Claimer::job_ran(const std::string& job) {
   std::lock_guard g(mu_);
-  prune_dirty_.insert(job);  // a set: a job that ran many times is pruned once
+  auto [it, fresh] = prune_dirty_.try_emplace(job);
+  if (fresh) it->second.since = clock_.steady_now();
+  ++it->second.records;
 }
 
 // --- claims ---

@@ -155,8 +155,12 @@ class Claimer {
   std::multimap<SteadyTime, MissedRequest> missed_later_;  // until no node may still claim them
   std::vector<Occurrence> retry_;  // claims or records that failed: decided again when healthy
   std::vector<std::string> live_nodes_;  // sorted
-  std::unordered_set<std::string> prune_dirty_;
-  std::unordered_map<std::string, SteadyTime> pruned_at_;
+  // Jobs whose history grew since they were last pruned: by how many records, since when.
+  struct Growth {
+    std::size_t records = 0;
+    SteadyTime since{};
+  };
+  std::unordered_map<std::string, Growth> prune_dirty_;
   bool claiming_ = false;
   bool catch_up_pending_ = false;
   bool sweep_due_ = false;

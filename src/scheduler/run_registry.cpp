@@ -247,6 +247,14 @@ std::uint64_t RunRegistry::sequence() const {
   return seq_;
 }
 
+bool RunRegistry::holds(std::int64_t fence) const {
+  std::lock_guard g(mu_);
+  for (Run* run = head_.get(); run; run = run->next.get()) {
+    if (run->store_backed && run->fence == fence) return true;
+  }
+  return false;
+}
+
 std::size_t RunRegistry::active_of(const JobDef& def) const {
   std::lock_guard g(mu_);
   return def.activity->active;
@@ -265,6 +273,13 @@ std::size_t RunRegistry::queued() const {
 std::size_t RunRegistry::size() const {
   std::lock_guard g(mu_);
   return count_;
+}
+
+std::size_t RunRegistry::unfinished() const {
+  std::lock_guard g(mu_);
+  std::size_t n = 0;
+  for (Run* run = head_.get(); run; run = run->next.get()) n += run->phase != RunPhase::finishing;
+  return n;
 }
 
 std::size_t RunRegistry::free_slots() const {

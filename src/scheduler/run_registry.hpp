@@ -112,9 +112,12 @@ class RunRegistry {
   std::vector<RunPtr> marked_before(std::uint64_t seq) const;
   std::uint64_t sequence() const;
   std::size_t active_of(const JobDef& def) const;
+  // Whether a run with this fence is this node's, in any phase.
+  bool holds(std::int64_t fence) const;
   std::size_t running() const;  // slots held
   std::size_t queued() const;  // ready to start, waiting for a worker or (local) a slot
   std::size_t size() const;
+  std::size_t unfinished() const;  // runs whose action has not ended yet
   std::size_t free_slots() const;
   // Stops the workers' wait: next_to_start() returns null when nothing is left to start.
   void stop_workers();

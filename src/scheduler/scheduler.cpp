@@ -181,9 +181,10 @@ std::int64_t Scheduler::Impl::now_seconds() const {
 
 bool Scheduler::Impl::idle(bool runs_too) const {
   if (!timer->idle() || !session->idle() || !claimer->idle() || !writer->idle()) return false;
-  // Without runs_too: every run that can start has a worker, or every worker is busy (the pool
-  // grows on a timer task, which needs time to pass).
-  return runs_too ? registry.size() == 0
+  // With runs_too: no run is claimed, queued or running (an outcome being written is the
+  // writer's). Without: every run that can start has a worker, or every worker is busy (the
+  // pool grows on a timer task, which needs time to pass).
+  return runs_too ? registry.unfinished() == 0
                   : registry.startable() == 0 || registry.idle_workers() == 0;
 }
 

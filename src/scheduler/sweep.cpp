@@ -19,8 +19,9 @@ namespace {
 constexpr auto kReclaimWindow = std::chrono::hours(24);
 constexpr std::size_t kMaxReclaimsPerSweep = 1000;
 constexpr std::size_t kPrunesPerSweep = 64;
-// A job's history is pruned at most this often: retention takes the store's locks (PostgreSQL
-// makes concurrent claims wait while it deletes), so it stays out of the way of claiming.
+// Retention takes the store's locks (PostgreSQL makes concurrent claims wait while it deletes),
+// so it stays out of the way of claiming: a job is pruned once its history grew by a tenth of
+// history_keep_last, or a minute after it first grew.
 constexpr auto kPruneInterval = std::chrono::seconds(60);
 
 bool within(const JobDef& def, std::chrono::sys_seconds at, Clock::wall_time now) {
@@ -102,6 +103,9 @@ void Claimer::take_over(const std::vector<RunRecord>& orphans) {
   std::vector<const RunRecord*> lost_records;
   std::vector<Reclaim> reclaims;
   for (const RunRecord& r : orphans) {
+    // Still this node's own (a run from before it lost and re-registered its lease, whose
+    // outcome it is about to write): its outcome, not a guess, goes on record.
+    if (r.node == node_id_ && registry_.holds(r.fence)) continue;
     auto def = jobs_.def_of(r.key.job);
     if (r.state == RunState::claimed) {
       if (!def || !def->store_backed()) continue;  // left to a node that has the job
@@ -221,14 +225,13 @@ void Claimer::prune_some() {
     std::lock_guard g(mu_);
     if (!pending_.empty() || !waiting_.empty()) return;  // claims first
     const SteadyTime now = clock_.steady_now();
+    const std::size_t enough = std::max<std::size_t>(1, settings_.history_keep_last / 10);
     for (auto it = prune_dirty_.begin(); it != prune_dirty_.end() && jobs.size() < kPrunesPerSweep;) {
-      auto last = pruned_at_.find(*it);
-      if (last != pruned_at_.end() && now - last->second < kPruneInterval) {
+      if (it->second.records < enough && now - it->second.since < kPruneInterval) {
         ++it;
         continue;
       }
-      pruned_at_[*it] = now;
-      jobs.push_back(*it);
+      jobs.push_back(it->first);
       it = prune_dirty_.erase(it);
     }
   }

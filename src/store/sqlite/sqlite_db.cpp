@@ -19,6 +19,7 @@ void throw_sqlite(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_CANTOPEN:
     case SQLITE_FULL:
     case SQLITE_PROTOCOL:
+    case SQLITE_READONLY:
       throw StoreError(StoreError::Kind::unavailable, message);
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
@@ -51,6 +52,7 @@ bool SqliteStatement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   sqlite3_reset(stmt_);
+  if ((rc & 0xff) == SQLITE_READONLY && refused_) *refused_ = true;
   throw_sqlite(db_, rc, sqlite3_sql(stmt_));
 }
 
@@ -188,7 +190,7 @@ SqliteStatement SqliteDb::statement(const char* sql) {
   }
   sqlite3_reset(it->second);
   sqlite3_clear_bindings(it->second);
-  return SqliteStatement(db_, it->second);
+  return SqliteStatement(db_, it->second, &writes_refused_);
 }
 
 void SqliteDb::exec(const char* sql) {
@@ -196,6 +198,7 @@ void SqliteDb::exec(const char* sql) {
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
     sqlite3_free(err);
+    if ((rc & 0xff) == SQLITE_READONLY) writes_refused_ = true;
     throw_sqlite(db_, rc, sql);
   }
 }

@@ -22,13 +22,17 @@ namespace solocron::detail {
 
 class SqliteStatement {
  public:
-  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  // `refused` is set when a step fails because the connection cannot write.
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, bool* refused = nullptr)
+      : db_(db), stmt_(stmt), refused_(refused) {}
   // Resetting at the end of the scope ends the implicit read transaction of a SELECT that
   // was not stepped to its end.
   ~SqliteStatement() {
     if (stmt_) sqlite3_reset(stmt_);
   }
-  SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  SqliteStatement(SqliteStatement&& o) noexcept : db_(o.db_), stmt_(o.stmt_), refused_(o.refused_) {
+    o.stmt_ = nullptr;
+  }
   SqliteStatement(const SqliteStatement&) = delete;
   SqliteStatement& operator=(const SqliteStatement&) = delete;
 
@@ -49,6 +53,7 @@ class SqliteStatement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* refused_;
 };
 
 class SqliteDb {
@@ -65,6 +70,9 @@ class SqliteDb {
   SqliteStatement statement(const char* sql);
   void exec(const char* sql);
   int changes() const { return sqlite3_changes(db_); }
+  // This connection cannot write: SQLite opened the file read-only (it was not writable when
+  // opened), or a write was refused since. A new connection may do better.
+  bool cannot_write() const { return writes_refused_ || sqlite3_db_readonly(db_, "main") == 1; }
   // Whether the path it was opened by still names the file this connection opened (same
   // device and inode), resolved against the working directory of the time of opening.
   bool still_there() const;
@@ -74,6 +82,7 @@ class SqliteDb {
 
   sqlite3* db_ = nullptr;
   std::chrono::milliseconds busy_timeout_{0};
+  bool writes_refused_ = false;
   std::chrono::steady_clock::time_point busy_since_{};
   std::string absolute_path_;
   dev_t device_ = 0;

@@ -46,8 +46,16 @@ std::int64_t kernel_realtime_ms() {
 SqliteStore::SqliteStore(std::string path, NowSource now_source, SqliteOptions options)
     : path_(std::move(path)), now_source_(std::move(now_source)), options_(options) {}
 
+// A file that was not writable when it was opened gives a read-only connection: it is opened
+// again at every call until the file is writable, so that the node recovers by itself once the
+// permissions are fixed; meanwhile each call fails as unavailable, saying why.
 SqliteDb& SqliteStore::db() {
+  if (db_ && !options_.read_only && db_->cannot_write()) db_.reset();
   if (!db_) db_ = std::make_unique<SqliteDb>(path_, options_.busy_timeout, options_.read_only);
+  if (!options_.read_only && db_->cannot_write()) {
+    throw StoreError(StoreError::Kind::unavailable,
+                     "sqlite: \"" + path_ + "\" is not writable (check the permissions of the file, of its -wal and -shm files and of its directory)");
+  }
   return *db_;
 }
 
