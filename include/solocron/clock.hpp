@@ -1,9 +1,10 @@
 // Clocks: where the scheduler reads the time and how it waits.
 //
-// Fire times come from the wall clock (system_clock) in the job's zone, but waiting uses the
-// monotonic clock so that an NTP step or a VM resume does not stretch or shrink a sleep. The
-// scheduler compares the two on every wake-up to detect wall-clock steps. Every component that
-// reads the time or waits takes a Clock&, so tests drive time with FakeClock and never sleep.
+// A node fires by the cluster's clock (the store's, measured at every heartbeat) carried on the
+// monotonic clock, so a step of the wall clock does not stretch or shrink a sleep nor move a
+// fire; the wall clock stands in until the store was first reached, and stamps events. Every
+// component that reads the time or waits takes a Clock&, so tests drive time with FakeClock and
+// never sleep.
 #pragma once
 
 #include <chrono>

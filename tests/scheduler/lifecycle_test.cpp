@@ -178,6 +178,10 @@ TEST_F(SchedulerTest, ShutdownKillsAJobThatIgnoresSigtermAndRecordsItInterrupted
   Scheduler& s = make();
   const std::string ready = ::testing::TempDir() + "/stubborn-ready-" + std::to_string(::getpid());
   std::remove(ready.c_str());
+  struct Remove {
+    std::string path;
+    ~Remove() { std::remove(path.c_str()); }
+  } remove_ready{ready};
   // An ignored SIGTERM stays ignored across exec.
   JobSpec j = command_job("stubborn", "* * * * * *",
                           shell("trap '' TERM; echo ready > " + ready + "; exec sleep 100"));
