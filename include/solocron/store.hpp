@@ -89,6 +89,10 @@ struct ClaimRequest {
   OverlapMode overlap = OverlapMode::allow;
   // Skew guard: refuse if key.scheduled_at > store now + max_clock_skew.
   std::chrono::milliseconds max_clock_skew{2000};
+  // Store the won claim as `running` (started_at = the claim's time) instead of `claimed`: for
+  // a claimant that starts the run as soon as its claim is won, the claim is then its running
+  // mark too, in the same round trip.
+  bool start = false;
 };
 
 struct ClaimResult {

@@ -12,6 +12,10 @@ constexpr auto kRankDelay = 50ms;
 constexpr auto kMaxRankDelay = 250ms;
 // Claimed in chunks so the first runs start while the rest are still being claimed.
 constexpr std::size_t kClaimChunk = 256;
+// Runs of one batch end close together: a claim for the first freed slot alone would cost a
+// round trip for one run. Occurrences waiting for slots are claimed once half the slots (or
+// all that wait) are free, or kSlotSettle after the first slot freed.
+constexpr auto kSlotSettle = 2ms;
 // Bounds on what the claimer keeps in memory; beyond them occurrences are reported
 // not_claimed (waiting) or left to the next catch-up (retries).
 constexpr std::size_t kMaxWaiting = 1000000;
@@ -58,12 +62,18 @@ void Claimer::stop() {
 bool Claimer::has_work_locked(SteadyTime now) const {
   return !missed_.empty() || sweep_due_ || (!pending_.empty() && pending_.begin()->first <= now) ||
          (!missed_later_.empty() && missed_later_.begin()->first <= now) ||
-         (!waiting_.empty() && slots_freed_);
+         (!waiting_.empty() && slots_freed_ && slots_settled_locked(now));
+}
+
+bool Claimer::slots_settled_locked(SteadyTime now) const {
+  if (now >= slots_freed_at_ + kSlotSettle) return true;
+  const std::size_t free = registry_.free_slots();
+  return free >= waiting_.size() || free >= std::max<std::size_t>(1, registry_.capacity() / 2);
 }
 
 void Claimer::take_work_locked(SteadyTime now, std::vector<Occurrence>& claims,
                                std::vector<MissedRequest>& missed, bool& sweep) {
-  if (slots_freed_) {
+  if (slots_freed_ && slots_settled_locked(now)) {
     // Only as many as can start: the rest keep their place (oldest first).
     slots_freed_ = false;
     const std::size_t n = std::min(waiting_.size(), registry_.free_slots());
@@ -93,6 +103,7 @@ void Claimer::main() {
       SteadyTime deadline = now + 1s;
       if (!pending_.empty()) deadline = std::min(deadline, pending_.begin()->first);
       if (!missed_later_.empty()) deadline = std::min(deadline, missed_later_.begin()->first);
+      if (!waiting_.empty() && slots_freed_) deadline = std::min(deadline, slots_freed_at_ + kSlotSettle);
       busy_ = false;
       park_deadline_ = deadline;
       clock_.wait_until(cv_, lk, deadline);
@@ -197,6 +208,7 @@ void Claimer::stop_claiming() {
 void Claimer::slots_freed() {
   std::lock_guard g(mu_);
   if (waiting_.empty()) return;
+  if (!slots_freed_) slots_freed_at_ = clock_.steady_now();
   slots_freed_ = true;
   cv_.notify_all();
   events_.handed_off();
@@ -316,7 +328,9 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
   requests.reserve(occs.size());
   runs.reserve(occs.size());
   for (const Occurrence& o : occs) {
-    ClaimRequest r{key_of(o), node_id_, token, o.def->overlap, settings_.max_clock_skew};
+    // Every claim here has a slot reserved, so its run starts once won: the claim is stored as
+    // the running mark, in the same round trip.
+    ClaimRequest r{key_of(o), node_id_, token, o.def->overlap, settings_.max_clock_skew, true};
     runs.push_back(registry_.add_claiming(o.def, r.key, 1));
     requests.push_back(std::move(r));
   }
@@ -409,13 +423,15 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
     events_.counters.replaced += stops.size();
     for (const RunPtr& run : stops) events_.emit(events_.make(RunEventKind::replaced, run->key, run->fence, run->attempt));
   }
-  mark_and_start(std::move(won));
+  // The claims were stored `running` (ClaimRequest::start): each run may start now.
+  for (const RunPtr& run : won) mark_stored(run, {WriteResult::Kind::applied, {}});
 }
 
 // Starts are gated on the stored `running` mark: a run whose node dies before the mark is
-// stored never started, certainly, and another node may take its occurrence over. The marks go
-// through the StateWriter, in one batch with the outcomes of other runs, and the claimer goes
-// on claiming meanwhile; each run starts when its mark is acknowledged.
+// stored never started, certainly, and another node may take its occurrence over. Claims made
+// with a free slot carry the mark themselves; re-claims of lost or unstarted occurrences
+// (sweep.cpp) write it through the StateWriter, in one batch with the outcomes of other runs,
+// and each run starts when its mark is acknowledged.
 void Claimer::mark_and_start(std::vector<RunPtr> runs) {
   for (RunPtr& run : runs) {
     StateUpdate mark{run->key, run->fence, RunState::running, {}, {}, {}, {}};

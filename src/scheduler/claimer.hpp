@@ -4,9 +4,10 @@
 // The timer loop hands it due occurrences; it claims them in batches under the node's lease
 // (staggered by rendezvous rank, so load spreads instead of going to the fastest node), only
 // as many as the registry has free slots for (a busy node leaves the rest to idle ones and
-// keeps them waiting, never past their starting_deadline), stores each won run's `running`
-// mark and only then lets it start. So an occurrence whose node died before its mark was
-// stored is certainly unstarted, and another node takes it over.
+// keeps them waiting, never past their starting_deadline); a claim with a free slot is stored
+// as the run's `running` mark (one round trip), and a run starts only once its mark is
+// stored. So an occurrence whose node died before its mark was stored is certainly unstarted,
+// and another node takes it over.
 //
 // Once per heartbeat it sweeps (sweep.cpp): it finds runs whose holder's lease is gone (lost,
 // or taken over when never started), re-claims lost at_least_once runs of jobs it has, stops
@@ -100,6 +101,7 @@ class Claimer {
   };
   void main();
   bool has_work_locked(SteadyTime now) const;
+  bool slots_settled_locked(SteadyTime now) const;
   void take_work_locked(SteadyTime now, std::vector<Occurrence>& claims,
                         std::vector<MissedRequest>& missed, bool& sweep);
 
@@ -165,6 +167,7 @@ class Claimer {
   bool catch_up_pending_ = false;
   bool sweep_due_ = false;
   bool slots_freed_ = false;
+  SteadyTime slots_freed_at_{};  // when slots_freed_ was first set since the last claim
   bool stop_ = false;
   bool started_ = false;
   bool busy_ = false;

@@ -119,6 +119,7 @@ class RunRegistry {
   std::size_t size() const;
   std::size_t unfinished() const;  // runs whose action has not ended yet
   std::size_t free_slots() const;
+  std::size_t capacity() const { return capacity_; }
   // Stops the workers' wait: next_to_start() returns null when nothing is left to start.
   void stop_workers();
   // Notified when slots free or runs end (waiters: shutdown, wait_idle, the claimer).

@@ -36,6 +36,41 @@ TYPED_TEST(ClaimTest, FirstClaimWinsAndRepeatsAreTaken) {
   EXPECT_EQ(rec->message, "");
 }
 
+// A claimant that starts its run as soon as the claim is won stores the claim as its running
+// mark: one round trip instead of two, and the record says the run may have started.
+TYPED_TEST(ClaimTest, AStartingClaimIsStoredRunning) {
+  this->register_live("a");
+  auto t = this->store_second();
+  ClaimRequest r = this->request(this->key("j", t), "a");
+  r.start = true;
+  auto won = this->claim_one(r);
+  ASSERT_EQ(won.outcome, Outcome::won);
+  auto rec = this->find(r.key);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->state, RunState::running);
+  EXPECT_EQ(rec->fence, won.fence);
+  ASSERT_TRUE(rec->started_at);
+  EXPECT_EQ(*rec->started_at, won.store_now);
+  EXPECT_EQ(this->claim_one(r).outcome, Outcome::taken);
+
+  // Its holder finishes it like any running run.
+  const StateUpdate done{r.key, won.fence, RunState::succeeded, 0, {}, {}, {}};
+  EXPECT_TRUE(this->store().update(std::span<const StateUpdate>(&done, 1))[0]);
+  EXPECT_EQ(this->find(r.key)->state, RunState::succeeded);
+
+  // A starting claim that overlap forbid skips is recorded skipped, never started.
+  ClaimRequest first = this->request(this->key("k", t - 1s), "a");
+  first.start = true;
+  ASSERT_EQ(this->claim_one(first).outcome, Outcome::won);
+  ClaimRequest second = this->request(this->key("k", t), "a", OverlapMode::forbid);
+  second.start = true;
+  EXPECT_EQ(this->claim_one(second).outcome, Outcome::overlap_skipped);
+  rec = this->find(second.key);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->state, RunState::skipped_overlap);
+  EXPECT_FALSE(rec->started_at);
+}
+
 TYPED_TEST(ClaimTest, MissedAndSkippedRecordsBlockClaims) {
   this->register_live("a");
   auto t = this->store_second(-10s);

@@ -165,7 +165,8 @@ ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at)
       result.replaced.push_back(it->second.key);
     }
   }
-  record.state = RunState::claimed;
+  record.state = request.start ? RunState::running : RunState::claimed;
+  if (request.start) record.started_at = at;
   record.fence = next_fence++;
   result.outcome = ClaimResult::Outcome::won;
   result.fence = record.fence;

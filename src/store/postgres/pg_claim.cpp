@@ -12,7 +12,8 @@ namespace solocron::detail {
 namespace {
 
 // $1 request index, $2 job, $3 node_key, $4 scheduled_at (epoch s), $5 claiming node,
-// $6 its lease token, $7 overlap forbid, $8 max_clock_skew (ms). The lease check, the skew
+// $6 its lease token, $7 overlap forbid, $8 max_clock_skew (ms), $9 store as running (the
+// claimant starts at once: the claim is its running mark). The lease check, the skew
 // guard, the retention mark and the overlap check are in the same statement as the insert;
 // the rows are inserted in key order so that two nodes claiming overlapping batches wait for
 // each other instead of deadlocking.
@@ -20,8 +21,8 @@ constexpr const char* kClaimSql = R"sql(
 WITH req AS (
   SELECT x.*, to_timestamp(x.at) AS sched
   FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],
-              $7::bool[], $8::bigint[]) AS x(i, job, node_key, at, node, lease_token, forbid,
-                                            skew_ms)
+              $7::bool[], $8::bigint[], $9::bool[]) AS x(i, job, node_key, at, node,
+                                                         lease_token, forbid, skew_ms, start)
 ), cls AS (
   SELECT r.*,
          NOT EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = r.node
@@ -37,11 +38,11 @@ WITH req AS (
   FROM req r
 ), ins AS (
   INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, lease_token, fence,
-                             claimed_at, finished_at)
+                             claimed_at, started_at, finished_at)
   SELECT job, node_key, sched,
-         CASE WHEN blocked THEN 'skipped_overlap' ELSE 'claimed' END, node, lease_token,
-         CASE WHEN blocked THEN 0 ELSE nextval('solocron_fence') END, now(),
-         CASE WHEN blocked THEN now() END
+         CASE WHEN blocked THEN 'skipped_overlap' WHEN start THEN 'running' ELSE 'claimed' END,
+         node, lease_token, CASE WHEN blocked THEN 0 ELSE nextval('solocron_fence') END, now(),
+         CASE WHEN start AND NOT blocked THEN now() END, CASE WHEN blocked THEN now() END
   FROM cls WHERE NOT no_lease AND NOT too_early AND NOT pruned
   ORDER BY job, node_key, sched
   ON CONFLICT DO NOTHING
@@ -60,7 +61,7 @@ KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at
 void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
                                 std::span<ClaimResult*> out) {
   PgKeyArrays keys;
-  PgArray node, token, forbid, skew;
+  PgArray node, token, forbid, skew, start;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ClaimRequest& r = *requests[i];
     keys.add(i, r.key);
@@ -68,8 +69,9 @@ void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
     token.add(r.lease_token);
     forbid.add(r.overlap == OverlapMode::forbid ? "t" : "f");
     skew.add(static_cast<std::int64_t>(r.max_clock_skew.count()));
+    start.add(r.start ? "t" : "f");
   }
-  const PgParams p = keys.params({&node, &token, &forbid, &skew});
+  const PgParams p = keys.params({&node, &token, &forbid, &skew, &start});
   auto r = conn_.exec_prepared("solocron_claim", kClaimSql, p);
   for (int row = 0; row < r.rows(); ++row) {
     ClaimResult& res = *out[static_cast<std::size_t>(r.integer(row, 0))];

@@ -204,12 +204,15 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
   // instant inserts nothing, like an existing record.
   auto ins = db().statement(
       "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, lease_token, fence, "
-      "attempt, claimed_at, finished_at) SELECT ?1, ?2, ?3, ?4, ?5, ?8, "
+      "attempt, claimed_at, started_at, finished_at) SELECT ?1, ?2, ?3, ?4, ?5, ?8, "
       "CASE WHEN ?6 THEN 0 ELSE (SELECT value + 1 FROM solocron_counters WHERE name = 'fence') "
-      "END, 1, ?7, CASE WHEN ?6 THEN ?7 END WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned "
-      "WHERE job = ?1 AND through >= ?3) ON CONFLICT DO NOTHING");
+      "END, 1, ?7, CASE WHEN ?9 THEN ?7 END, CASE WHEN ?6 THEN ?7 END WHERE NOT EXISTS "
+      "(SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) ON CONFLICT DO NOTHING");
+  const bool start = request.start && !blocked;
   ins.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at));
-  ins.bind(4, state_name(blocked ? RunState::skipped_overlap : RunState::claimed));
+  ins.bind(4, state_name(blocked ? RunState::skipped_overlap
+                                 : start ? RunState::running : RunState::claimed));
+  ins.bind(9, std::int64_t{start});
   ins.bind(5, request.node_id).bind(6, std::int64_t{blocked}).bind(7, now);
   ins.bind(8, request.lease_token);
   ins.run();
