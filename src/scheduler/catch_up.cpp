@@ -3,6 +3,8 @@
 // policy. Catch-up is always bounded: at most max_catchup runs per job and at most
 // kMaxMissedRecords `missed` records written per pass, so a week of downtime is no storm.
 #include <algorithm>
+#include <set>
+#include <utility>
 
 #include "scheduler/claimer.hpp"
 
@@ -43,8 +45,21 @@ MisfireDecision decide_misfire(const JobDef& def, const std::vector<sys_seconds>
   return d;
 }
 
+// What this node already holds for claiming (handed over by the timer, waiting for a slot or for
+// a retry): the claim path decides those; catch-up must not record one missed meanwhile.
+std::set<std::pair<std::string, sys_seconds>> Claimer::held_occurrences() const {
+  std::set<std::pair<std::string, sys_seconds>> held;
+  std::lock_guard g(mu_);
+  const auto add = [&](const Occurrence& o) { held.emplace(o.def->name, o.at); };
+  for (const auto& [at, batch] : pending_) std::for_each(batch.begin(), batch.end(), add);
+  std::for_each(waiting_.begin(), waiting_.end(), add);
+  std::for_each(retry_.begin(), retry_.end(), add);
+  return held;
+}
+
 bool Claimer::catch_up() {
   const std::vector<JobTable::Queued> jobs = jobs_.store_backed();
+  const auto held = held_occurrences();
   const WallTime until = cluster_clock_.now();
   const sys_seconds until_s = std::chrono::floor<std::chrono::seconds>(until);
   std::size_t ran = 0, recorded = 0, not_recorded = 0;
@@ -80,6 +95,7 @@ bool Claimer::catch_up() {
       const std::size_t keep = kMaxMissedRecords + j.def->max_catchup;
       for (auto f = j.def->schedule.next(*last); f && *f < bound && total < kMaxWalk;
            f = j.def->schedule.next(*f)) {
+        if (held.contains({j.def->name, *f})) continue;
         ++total;
         found.push_back(*f);
         if (found.size() > 2 * keep) found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(keep));

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -133,6 +134,7 @@ class Claimer {
 
   // catch_up.cpp: false when the store failed (tried again at the next heartbeat).
   bool catch_up();
+  std::set<std::pair<std::string, std::chrono::sys_seconds>> held_occurrences() const;
 
   const NodeSettings& settings_;
   const std::string node_id_;
