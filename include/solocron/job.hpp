@@ -49,10 +49,24 @@ struct CommandSpec {
   InheritEnv inherit_env;                    // what is inherited from the node
 };
 
+// An HTTP request as the job's action (solocron as a sidecar calling its application). The
+// request also carries X-Solocron-Job, -Scheduled-At, -Node, -Fence and -Attempt; a response
+// whose status is in `success` is a succeeded run, the end of its body is the run's output.
+struct HttpSpec {
+  std::string url;  // http:// or https://, [user:password@]host[:port][/path][?query]
+  std::string method = "POST";
+  std::map<std::string, std::string> headers;
+  std::string body;
+  // Bounds the connection and each read and write; the job's `timeout` bounds the whole run.
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  std::vector<std::pair<int, int>> success{{200, 299}};  // inclusive status ranges
+  std::string ca_file;  // PEM bundle that verifies an https server (empty: the system's CAs)
+};
+
 struct JobSpec {
   std::string name;          // [A-Za-z0-9_.-]{1,128}, unique
   Schedule schedule;         // already parsed (carries its zone)
-  std::variant<CommandSpec, JobCallable> action;
+  std::variant<CommandSpec, JobCallable, HttpSpec> action;
 
   OverlapMode overlap = OverlapMode::allow;
   std::optional<std::chrono::milliseconds> timeout{};      // none: no limit

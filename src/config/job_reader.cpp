@@ -1,5 +1,7 @@
 #include "config/job_reader.hpp"
 
+#include "config/http_reader.hpp"
+
 #include <absl/time/time.h>
 
 #include <algorithm>
@@ -13,7 +15,7 @@ const std::initializer_list<std::string_view> kJobKeys = {
     "name",      "schedule",   "time_zone", "anchor",        "command",
     "shell",     "working_dir", "env",      "overlap",       "timeout",
     "kill_grace", "misfire",   "max_catchup", "starting_deadline", "delivery",
-    "run_on",    "output_tail_bytes", "paused", "inherit_env"};
+    "run_on",    "output_tail_bytes", "paused", "inherit_env", "http"};
 
 // Set by solocron for every run (section 12 of the cluster contract); a job cannot set them.
 const std::initializer_list<std::string_view> kContractVariables = {
@@ -99,7 +101,9 @@ void read_command(const YAML::Node& node, const std::string& path, YamlReader& r
   if (node["shell"]) cmd.shell = r.boolean(node["shell"], path + ".shell").value_or(false);
   const YAML::Node& c = node["command"];
   if (!c) {
-    r.error(node, path, "missing required key \"command\" (a list such as [\"backup.sh\", \"--full\"])");
+    r.error(node, path,
+            "missing required key \"command\" (a list such as [\"backup.sh\", \"--full\"]), or \"http\" "
+            "(a request such as {url: \"http://127.0.0.1:4000/jobs/report\"})");
   } else if (cmd.shell) {
     if (auto s = r.string(c, path + ".command")) cmd.shell_command = *s;
   } else if (c.IsScalar()) {
@@ -130,6 +134,22 @@ void read_command(const YAML::Node& node, const std::string& path, YamlReader& r
   }
   if (const auto& inherit = node["inherit_env"]) read_inherit_env(inherit, path + ".inherit_env", r, cmd);
   job.action = std::move(cmd);
+}
+
+// `http:` instead of `command:`; the command-only keys make no sense beside it.
+void read_action(const YAML::Node& node, const std::string& path, YamlReader& r, JobSpec& job) {
+  const YAML::Node& http = node["http"];
+  if (!http) {
+    read_command(node, path, r, job);
+    return;
+  }
+  if (node["command"]) r.error(node["command"], path + ".command", "a job has either command or http, not both");
+  for (const char* key : {"shell", "working_dir", "env", "inherit_env"}) {
+    if (node[key]) {
+      r.error(node[key], path + "." + key, std::string(key) + " applies to a command; this job's action is http");
+    }
+  }
+  if (auto spec = read_http(http, path + ".http", r)) job.action = std::move(*spec);
 }
 
 template <class Enum>
@@ -194,7 +214,7 @@ std::optional<JobSpec> read_job(const YAML::Node& node, const std::string& path,
     job.name = *name;
   }
   read_schedule(node, path, settings, r, job);
-  read_command(node, path, r, job);
+  read_action(node, path, r, job);
   read_policies(node, path, r, job);
   return job;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cron/time_text.hpp"
+#include "http/http_call.hpp"
 #include "process/output_text.hpp"
 
 namespace solocron::detail {
@@ -144,6 +145,8 @@ void Executor::execute(const RunPtr& run) {
   }
   if (run->def->is_command()) {
     execute_command(run);
+  } else if (run->def->is_http()) {
+    execute_http(run);
   } else {
     execute_callable(run);
   }
@@ -152,14 +155,7 @@ void Executor::execute(const RunPtr& run) {
 void Executor::execute_callable(const RunPtr& run) {
   const RunContext ctx{run->key.job, run->key.scheduled_at, events_.node_id(), run->attempt,
                        run->fence, run->stop.get_token()};
-  if (run->def->timeout_ms >= 0) {
-    std::weak_ptr<Run> weak = run;
-    timer_.add_task(run->started_steady + std::chrono::milliseconds(run->def->timeout_ms), [this, weak] {
-      if (auto r = weak.lock()) {
-        signal(registry_.stop_if([&](const Run& x) { return x.id == r->id; }, StopReason::timeout));
-      }
-    });
-  }
+  arm_timeout(run);
   std::optional<int> exit_code;
   std::string message;
   try {
@@ -173,6 +169,46 @@ void Executor::execute_callable(const RunPtr& run) {
   if (message.empty()) message = stop_message(reason);
   finish(run, state_for(reason, exit_code && *exit_code == 0), exit_code, std::nullopt, {},
          std::move(message));
+}
+
+void Executor::arm_timeout(const RunPtr& run) {
+  if (run->def->timeout_ms < 0) return;
+  std::weak_ptr<Run> weak = run;
+  timer_.add_task(run->started_steady + std::chrono::milliseconds(run->def->timeout_ms), [this, weak] {
+    if (auto r = weak.lock()) {
+      signal(registry_.stop_if([&](const Run& x) { return x.id == r->id; }, StopReason::timeout));
+    }
+  });
+}
+
+// The request carries what a command gets in its environment (section 12 of the contract);
+// the status is the run's exit code in the record, the body's end its output.
+void Executor::execute_http(const RunPtr& run) {
+  arm_timeout(run);
+  const std::vector<std::pair<std::string, std::string>> headers = {
+      {"X-Solocron-Job", run->key.job},
+      {"X-Solocron-Scheduled-At", format_rfc3339(run->key.scheduled_at, "UTC", true)},
+      {"X-Solocron-Node", events_.node_id()},
+      {"X-Solocron-Fence", std::to_string(run->fence)},
+      {"X-Solocron-Attempt", std::to_string(run->attempt)}};
+  detail::HttpOutcome o =
+      detail::call_http(run->def->http(), headers, run->def->output_tail_bytes, run->stop.get_token());
+  const StopReason reason = registry_.stop_reason(*run);
+  std::optional<int> status;
+  if (o.responded) status = o.status;
+  std::string message;
+  RunState state;
+  if (reason != StopReason::none) {
+    state = state_for(reason, false);
+    message = stop_message(reason);
+  } else if (!o.responded) {
+    state = RunState::failed;
+    message = "no HTTP response: " + o.error;
+  } else {
+    state = o.success ? RunState::succeeded : RunState::failed;
+    if (!o.success) message = "HTTP status " + std::to_string(o.status) + " is not a success status of the job";
+  }
+  finish(run, state, status, std::nullopt, std::move(o.body_tail), std::move(message));
 }
 
 // Made at start, while the node is small: the runner forks its guardian process then (a copy

@@ -60,6 +60,9 @@ class Executor {
   void worker_main();
   void execute(const RunPtr& run);
   void execute_callable(const RunPtr& run);
+  void execute_http(const RunPtr& run);
+  // The job's timeout for an in-process run (callable, http): stops it through its stop token.
+  void arm_timeout(const RunPtr& run);
   void execute_command(const RunPtr& run);
   detail::ProcessRunner& runner();
   void finish(const RunPtr& run, RunState state, std::optional<int> exit_code,

@@ -12,6 +12,8 @@ std::shared_ptr<const JobDef> JobDef::from_spec(JobSpec spec, std::shared_ptr<Jo
   def->schedule = std::move(spec.schedule);
   if (auto* cmd = std::get_if<CommandSpec>(&spec.action)) {
     def->action = std::make_unique<const CommandSpec>(std::move(*cmd));
+  } else if (auto* http = std::get_if<HttpSpec>(&spec.action)) {
+    def->action = std::make_unique<const HttpSpec>(std::move(*http));
   } else {
     def->action = std::move(std::get<JobCallable>(spec.action));
   }
@@ -34,6 +36,8 @@ JobSpec JobDef::to_spec(bool paused) const {
   s.schedule = schedule;
   if (is_command()) {
     s.action = command();
+  } else if (is_http()) {
+    s.action = http();
   } else {
     s.action = callable();
   }
@@ -59,11 +63,16 @@ bool same_command(const CommandSpec& a, const CommandSpec& b) {
   return a.argv == b.argv && a.shell_command == b.shell_command && a.shell == b.shell &&
          a.working_dir == b.working_dir && a.env == b.env && a.inherit_env == b.inherit_env;
 }
+bool same_http(const HttpSpec& a, const HttpSpec& b) {
+  return a.url == b.url && a.method == b.method && a.headers == b.headers && a.body == b.body &&
+         a.timeout == b.timeout && a.success == b.success && a.ca_file == b.ca_file;
+}
 }  // namespace
 
 bool JobDef::same_as(const JobDef& o) const {
-  if (!same_timing(o) || is_command() != o.is_command()) return false;
+  if (!same_timing(o) || action.index() != o.action.index()) return false;
   if (is_command() && !same_command(command(), o.command())) return false;
+  if (is_http() && !same_http(http(), o.http())) return false;
   return timeout_ms == o.timeout_ms && kill_grace_ms == o.kill_grace_ms &&
          starting_deadline_ms == o.starting_deadline_ms && max_catchup == o.max_catchup &&
          output_tail_bytes == o.output_tail_bytes && overlap == o.overlap && misfire == o.misfire &&

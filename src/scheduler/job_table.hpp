@@ -34,7 +34,7 @@ struct JobActivity {
 struct JobDef {
   std::string name;
   Schedule schedule;
-  std::variant<std::unique_ptr<const CommandSpec>, JobCallable> action;
+  std::variant<std::unique_ptr<const CommandSpec>, JobCallable, std::unique_ptr<const HttpSpec>> action;
   std::int64_t timeout_ms = -1;  // -1: none
   std::int64_t kill_grace_ms = 10000;
   std::int64_t starting_deadline_ms = -1;  // -1: none
@@ -54,6 +54,8 @@ struct JobDef {
   bool is_command() const { return action.index() == 0; }
   const CommandSpec& command() const { return *std::get<0>(action); }
   const JobCallable& callable() const { return std::get<1>(action); }
+  bool is_http() const { return action.index() == 2; }
+  const HttpSpec& http() const { return *std::get<2>(action); }
   bool store_backed() const { return run_on != RunOn::local && !schedule.is_reboot(); }
   // Same schedule and zone: fire timing can be kept across an update.
   bool same_timing(const JobDef& other) const;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "http/http_call.hpp"
 #include "scheduler/scheduler_impl.hpp"
 
 namespace solocron {
@@ -164,6 +165,8 @@ JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
   if (const auto* cmd = std::get_if<CommandSpec>(&spec.action)) {
     if (cmd->shell && cmd->shell_command.empty()) return error(job + "shell command is empty");
     if (!cmd->shell && cmd->argv.empty()) return error(job + "command is empty");
+  } else if (const auto* http = std::get_if<HttpSpec>(&spec.action)) {
+    if (auto e = detail::http_spec_error(*http)) return error(job + *e);
   } else if (!std::get<JobCallable>(spec.action)) {
     return error(job + "callable is empty");
   }

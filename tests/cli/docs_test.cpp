@@ -47,9 +47,25 @@ TEST(Docs, ConfigurationNamesEveryKey) {
   ASSERT_GT(job_keys.size(), 15u);
   for (const auto& k : node_keys) EXPECT_NE(doc.find("| `" + k + "` |"), std::string::npos) << "node." << k;
   for (const auto& k : job_keys) EXPECT_NE(doc.find("| `" + k + "` |"), std::string::npos) << "jobs[]." << k;
+  const auto http_keys = quoted_list(read_file(kTop / "src/config/http_reader.cpp"), "kHttpKeys = {");
+  ASSERT_GT(http_keys.size(), 5u);
+  for (const auto& k : http_keys) EXPECT_NE(doc.find("| `http." + k + "` |"), std::string::npos) << "http." << k;
   for (const char* word : {"SOLOCRON_STORE", "--max-config-bytes", "4 KiB", "inherit_env", "PGPASSWORD"}) {
     EXPECT_NE(doc.find(word), std::string::npos) << word;
   }
+}
+
+// Every example file is one a user can start from: `solocron check` accepts it.
+TEST(Docs, EveryExampleFileIsValid) {
+  const auto dir = std::filesystem::temp_directory_path();
+  int files = 0;
+  for (const auto& file : std::filesystem::directory_iterator(kTop / "examples")) {
+    if (file.path().extension() != ".yaml") continue;
+    ++files;
+    auto [code, out] = run({"check", file.path().string()}, dir, Env{{{"APP_TOKEN", "example"}}, {}});
+    EXPECT_EQ(code, 0) << file.path() << "\n" << out;
+  }
+  EXPECT_GE(files, 2);
 }
 
 }  // namespace
