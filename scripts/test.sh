@@ -3,8 +3,8 @@
 # conformance against SQLite and a PostgreSQL server it starts itself, process and cluster tests).
 #   scripts/test.sh            release build in build/
 #   scripts/test.sh --asan     AddressSanitizer + UBSan build in build-asan/
-#   scripts/test.sh --tsan     ThreadSanitizer build in build-tsan/: the scheduler, store and
-#                              process tests (the threads live there)
+#   scripts/test.sh --tsan     ThreadSanitizer build in build-tsan/: the scheduler, store,
+#                              process and http tests (the threads live there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
@@ -23,10 +23,10 @@ if [[ $mode == --asan ]]; then
   ctest --test-dir build-asan --output-on-failure -j 2 -LE cluster
 elif [[ $mode == --tsan ]]; then
   export BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo
-  export BUILD_TARGETS="solocron_scheduler_tests solocron_store_tests solocron_process_tests"
+  export BUILD_TARGETS="solocron_scheduler_tests solocron_store_tests solocron_process_tests solocron_http_tests"
   scripts/build.sh -DSOLOCRON_TSAN=ON -DSOLOCRON_BUILD_BENCH=OFF
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  ctest --test-dir build-tsan --output-on-failure -j 2 -L 'scheduler|store|process'
+  ctest --test-dir build-tsan --output-on-failure -j 2 -L 'scheduler|store|process|http'
 else
   scripts/build.sh
   ctest --test-dir build --output-on-failure -j 2

@@ -74,6 +74,9 @@ struct JobSpec {
   MisfirePolicy misfire = MisfirePolicy::skip;
   std::size_t max_catchup = 10;
   std::optional<std::chrono::milliseconds> starting_deadline{};  // none: no limit
+  // Each occurrence starts up to this long after its instant, by an amount derived from the job
+  // and the instant (the same on every node), less than the gap to the next occurrence.
+  std::optional<std::chrono::milliseconds> jitter{};
   Delivery delivery = Delivery::at_most_once;
   RunOn run_on = RunOn::once;
   std::size_t output_tail_bytes = 4096;

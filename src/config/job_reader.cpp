@@ -15,7 +15,7 @@ const std::initializer_list<std::string_view> kJobKeys = {
     "name",      "schedule",   "time_zone", "anchor",        "command",
     "shell",     "working_dir", "env",      "overlap",       "timeout",
     "kill_grace", "misfire",   "max_catchup", "starting_deadline", "delivery",
-    "run_on",    "output_tail_bytes", "paused", "inherit_env", "http"};
+    "run_on",    "output_tail_bytes", "paused", "inherit_env", "http", "jitter"};
 
 // Set by solocron for every run (section 12 of the cluster contract); a job cannot set them.
 const std::initializer_list<std::string_view> kContractVariables = {
@@ -181,6 +181,15 @@ void read_policies(const YAML::Node& node, const std::string& path, YamlReader& 
     job.starting_deadline = r.positive_duration(node["starting_deadline"],
                                                 path + ".starting_deadline",
                                                 "leave the key out for no deadline");
+  }
+  if (node["jitter"]) {
+    job.jitter = r.positive_duration(node["jitter"], path + ".jitter", "leave the key out for no jitter");
+    if (job.jitter && *job.jitter > std::chrono::hours(24)) {
+      r.error(node["jitter"], path + ".jitter", "jitter is at most 24h");
+    } else if (job.jitter && job.starting_deadline && *job.jitter >= *job.starting_deadline) {
+      r.error(node["jitter"], path + ".jitter",
+              "jitter must be less than starting_deadline (a start delayed past it would always be missed)");
+    }
   }
   if (node["max_catchup"]) {
     if (auto v = r.integer(node["max_catchup"], path + ".max_catchup", 0, 100000)) {

@@ -154,7 +154,10 @@ void Claimer::submit(std::vector<Occurrence> occs) {
       delay = std::min<std::chrono::milliseconds>(kRankDelay * static_cast<int>(rank), kMaxRankDelay);
     }
     o.fallback = delay.count() > 0;
-    by_delay[delay].push_back(std::move(o));
+    // Jitter waits here, among the occurrences this node holds (catch-up leaves them alone).
+    // Stagger and jitter add up: every node waits the same jitter, then their rank.
+    const auto jitter = o.def->jitter_delay(o.at);
+    by_delay[delay + jitter].push_back(std::move(o));
   }
   for (auto& [delay, batch] : by_delay) pending_.emplace(now + delay, std::move(batch));
   cv_.notify_all();

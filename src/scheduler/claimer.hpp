@@ -40,6 +40,9 @@
 
 namespace solocron::detail {
 
+// A hash of an occurrence that every node and build computes alike (rendezvous, jitter).
+std::uint64_t occurrence_hash(std::string_view job, std::chrono::sys_seconds at);
+
 // Rendezvous rank of `node` among `nodes` for an occurrence: 0 for the preferred node.
 std::size_t rendezvous_rank(std::string_view job, std::chrono::sys_seconds at,
                             std::string_view node, const std::vector<std::string>& nodes);

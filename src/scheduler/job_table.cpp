@@ -23,6 +23,7 @@ std::shared_ptr<const JobDef> JobDef::from_spec(JobSpec spec, std::shared_ptr<Jo
   def->max_catchup = static_cast<std::uint32_t>(std::min<std::size_t>(spec.max_catchup, 1u << 30));
   def->output_tail_bytes =
       static_cast<std::uint32_t>(std::min<std::size_t>(spec.output_tail_bytes, 1u << 30));
+  def->jitter_ms = spec.jitter ? static_cast<std::uint32_t>(std::clamp<std::int64_t>(spec.jitter->count(), 0, 1u << 31)) : 0;
   def->overlap = spec.overlap;
   def->misfire = spec.misfire;
   def->delivery = spec.delivery;
@@ -47,6 +48,7 @@ JobSpec JobDef::to_spec(bool paused) const {
   s.misfire = misfire;
   s.max_catchup = max_catchup;
   s.starting_deadline = starting_deadline();
+  if (jitter_ms > 0) s.jitter = std::chrono::milliseconds(jitter_ms);
   s.delivery = delivery;
   s.run_on = run_on;
   s.output_tail_bytes = output_tail_bytes;
@@ -75,7 +77,7 @@ bool JobDef::same_as(const JobDef& o) const {
   if (is_http() && !same_http(http(), o.http())) return false;
   return timeout_ms == o.timeout_ms && kill_grace_ms == o.kill_grace_ms &&
          starting_deadline_ms == o.starting_deadline_ms && max_catchup == o.max_catchup &&
-         output_tail_bytes == o.output_tail_bytes && overlap == o.overlap && misfire == o.misfire &&
+         output_tail_bytes == o.output_tail_bytes && jitter_ms == o.jitter_ms && overlap == o.overlap && misfire == o.misfire &&
          delivery == o.delivery && run_on == o.run_on;
 }
 

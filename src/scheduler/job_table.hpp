@@ -40,6 +40,7 @@ struct JobDef {
   std::int64_t starting_deadline_ms = -1;  // -1: none
   std::uint32_t max_catchup = 10;
   std::uint32_t output_tail_bytes = 4096;
+  std::uint32_t jitter_ms = 0;  // 0: none
   OverlapMode overlap = OverlapMode::allow;
   MisfirePolicy misfire = MisfirePolicy::skip;
   Delivery delivery = Delivery::at_most_once;
@@ -61,6 +62,8 @@ struct JobDef {
   bool same_timing(const JobDef& other) const;
   // Equal in every comparable field (callables are never comparable: treated as equal).
   bool same_as(const JobDef& other) const;
+  // How long after `at` its occurrence starts (0 without jitter): see jitter.cpp.
+  std::chrono::milliseconds jitter_delay(std::chrono::sys_seconds at) const;
   std::optional<std::chrono::milliseconds> starting_deadline() const {
     if (starting_deadline_ms < 0) return std::nullopt;
     return std::chrono::milliseconds(starting_deadline_ms);

@@ -23,9 +23,13 @@ std::uint64_t score(std::uint64_t occurrence_hash, std::string_view node) {
 }
 }  // namespace
 
+std::uint64_t occurrence_hash(std::string_view job, std::chrono::sys_seconds at) {
+  return mix(fnv(job) ^ mix(static_cast<std::uint64_t>(at.time_since_epoch().count())));
+}
+
 std::size_t rendezvous_rank(std::string_view job, std::chrono::sys_seconds at,
                             std::string_view node, const std::vector<std::string>& nodes) {
-  const std::uint64_t occ = mix(fnv(job) ^ mix(static_cast<std::uint64_t>(at.time_since_epoch().count())));
+  const std::uint64_t occ = occurrence_hash(job, at);
   const std::uint64_t mine = score(occ, node);
   std::size_t rank = 0;
   for (const std::string& n : nodes) {

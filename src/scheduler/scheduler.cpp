@@ -127,7 +127,16 @@ void Scheduler::Impl::dispatch(std::vector<Occurrence> occs, WallTime now) {
   split_missed(late, "noticed after its starting_deadline");
   split_missed(skipped, "misfire (the node was stopped, stalled or the clock jumped)");
   std::vector<Occurrence> local, claimed;
-  for (Occurrence& o : run) (o.def->store_backed() ? claimed : local).push_back(std::move(o));
+  for (Occurrence& o : run) {
+    if (o.def->store_backed()) {
+      claimed.push_back(std::move(o));  // the claimer applies the jitter
+    } else if (const auto jitter = o.def->jitter_delay(o.at); jitter.count() > 0 && !o.misfired) {
+      const auto start_at = cluster_clock.steady_at(WallTime(o.at) + jitter);
+      timer->add_task(start_at, [this, occ = std::move(o)]() mutable { start_local({std::move(occ)}); });
+    } else {
+      local.push_back(std::move(o));
+    }
+  }
   if (!local.empty()) start_local(std::move(local));
   if (!claimed.empty()) claimer->submit(std::move(claimed));
 }
@@ -174,6 +183,12 @@ JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
   if (spec.kill_grace.count() < 0) return error(job + "kill_grace must not be negative");
   if (spec.starting_deadline && spec.starting_deadline->count() <= 0) {
     return error(job + "starting_deadline must be positive");
+  }
+  if (spec.jitter && (spec.jitter->count() <= 0 || *spec.jitter > std::chrono::hours(24))) {
+    return error(job + "jitter must be more than 0 and at most 24h");
+  }
+  if (spec.jitter && spec.starting_deadline && *spec.jitter >= *spec.starting_deadline) {
+    return error(job + "jitter must be less than starting_deadline (a delayed start would always be missed)");
   }
   return ok();
 }

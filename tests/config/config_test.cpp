@@ -207,6 +207,9 @@ TEST(ConfigValidation, RejectsWhatRunCannotUse) {
   const Case cases[] = {
       {"jobs:\n" + job + "    timeout: 0s\n", "f:5:14: jobs[0].timeout: \"0s\" must be more than 0"},
       {"jobs:\n" + job + "    starting_deadline: 0ms\n", "f:5:24: jobs[0].starting_deadline: \"0ms\" must be more than 0"},
+      {"jobs:\n" + job + "    jitter: 0s\n", "f:5:13: jobs[0].jitter: \"0s\" must be more than 0"},
+      {"jobs:\n" + job + "    jitter: 2d\n", "f:5:13: jobs[0].jitter: jitter is at most 24h"},
+      {"jobs:\n" + job + "    starting_deadline: 1m\n    jitter: 1m\n", "f:6:13: jobs[0].jitter: jitter must be less than starting_deadline"},
       {"node:\n  heartbeat: 0s\n", "f:2:14: node.heartbeat: \"0s\" must be more than 0"},
       {"node:\n  node_ttl: 0s\n", "f:2:13: node.node_ttl: \"0s\" must be more than 0"},
       {"node:\n  heartbeat: 2s\n  node_ttl: 4s\n", "f:3:13: node.node_ttl: node_ttl (4s) must be greater than heartbeat (2s) + store_call_deadline (2s)"},

@@ -269,9 +269,9 @@ TEST_F(SchedulerTest, AddRejectsBadJobs) {
   empty_cmd.action = CommandSpec{};
   EXPECT_EQ(s.add(empty_cmd).error(), "job \"c\": command is empty");
   JobSpec bad_http = empty_cmd;
-  bad_http.action = HttpSpec{.url = "http://u:hunter2@h:0/"};
+  bad_http.action = HttpSpec{.url = "http://u:hunter2@h:0/", .headers = {}, .body = {}, .ca_file = {}};
   EXPECT_EQ(s.add(bad_http).error(), "job \"c\": http.url: the port must be a number 1-65535");
-  bad_http.action = HttpSpec{.url = "http://h/", .success = {{299, 200}}};
+  bad_http.action = HttpSpec{.url = "http://h/", .headers = {}, .body = {}, .success = {{299, 200}}, .ca_file = {}};
   EXPECT_EQ(s.add(bad_http).error(),
             "job \"c\": http.success: 299-200 is not a range of HTTP statuses within 100-599");
   JobSpec no_schedule = callable_job("n", "* * * * *", calls.fn());
