@@ -180,6 +180,12 @@ class TimedStore final : public Store {
     timed("release_node", [&] { inner_->release_node(id, token); });
   }
   std::vector<NodeLease> nodes() override { return timed("nodes", [&] { return inner_->nodes(); }); }
+  bool publish_jobs(std::string_view node_id, std::int64_t token, std::span<const PublishedJob> jobs) override {
+    return timed("publish_jobs", [&] { return inner_->publish_jobs(node_id, token, jobs); });
+  }
+  std::vector<PublishedJobRow> published_jobs() override {
+    return timed("published_jobs", [&] { return inner_->published_jobs(); });
+  }
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
     return timed("claim", [&] { return inner_->claim(r); });
   }

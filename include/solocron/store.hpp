@@ -170,6 +170,20 @@ struct RegisterResult {
   bool took_over_expired = false;  // a lease with this id existed but had expired (restart)
 };
 
+// One job as a node runs it, published so that the cluster's job set can be read from the store
+// (`solocron jobs`) and nodes that disagree about a definition show (drift).
+struct PublishedJob {
+  std::string job;
+  std::string fingerprint;  // changes whenever the definition does (secret values excepted)
+  std::string definition;   // a JSON object: schedule, zone, policies, the action without secrets
+};
+
+struct PublishedJobRow {
+  std::string node_id;
+  PublishedJob job;
+  StoreTime published_at{};
+};
+
 struct HistoryQuery {
   std::optional<std::string> job;  // all jobs if empty
   std::vector<RunState> states;    // any state if empty
@@ -221,6 +235,14 @@ class Store {
   virtual std::vector<bool> recorded(std::span<const OccurrenceKey> keys) = 0;
   // Re-claims (see ReclaimRequest); per request, the new record when applied.
   virtual std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) = 0;
+
+  // --- the cluster's job set ---
+  // Replaces the whole set `node_id` published with `jobs`, if its lease (id, token) is live by
+  // the store's clock; false, and nothing written, when it is not.
+  virtual bool publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                            std::span<const PublishedJob> jobs) = 0;
+  // The sets published by nodes whose lease is live, under that lease; by job, then node.
+  virtual std::vector<PublishedJobRow> published_jobs() = 0;
 
   // --- history (sections 6, 11) ---
   virtual std::vector<RunRecord> history(const HistoryQuery& query) = 0;

@@ -1,11 +1,13 @@
 // `solocron status`: the cluster at a glance: nodes with their lease age, and per job the next
-// fire time (when the configuration is given), whether it is paused, and the latest recorded
-// occurrence (for run_on: every_node jobs, the latest of each node). Every time is shown as
-// history shows it: RFC 3339 in UTC with Z.
+// fire time, whether it is paused, and the latest recorded occurrence (for run_on: every_node
+// jobs, the latest of each node). The jobs are those of the configuration when one is given,
+// else the cluster's job set that the live nodes published (then jobs only the history still
+// names). Every time is shown as history shows it: RFC 3339 in UTC with Z.
 #include <iostream>
 #include <map>
 #include <set>
 
+#include "cli/cluster_jobs.hpp"
 #include "cli/record_format.hpp"
 #include "cli/user_text.hpp"
 #include "config/config.hpp"
@@ -26,6 +28,7 @@ struct JobLine {
   std::string time_zone;               // the schedule's zone, when known
   std::optional<RunRecord> last;       // the newest record of the job
   std::vector<RunRecord> last_by_node;  // per-node jobs: the newest record of each node
+  std::optional<bool> drift;            // known from the cluster's job set
 };
 
 std::vector<JobLine> jobs_of_config(const std::string& config_path, const detail::ConfigLimits& limits) {
@@ -33,7 +36,7 @@ std::vector<JobLine> jobs_of_config(const std::string& config_path, const detail
   auto load = detail::load_config_file(config_path, limits);
   auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   for (const auto& job : load.config.jobs) {
-    JobLine line{job.name, job.paused, std::nullopt, job.schedule.time_zone(), std::nullopt, {}};
+    JobLine line{job.name, job.paused, std::nullopt, job.schedule.time_zone(), std::nullopt, {}, {}};
     if (!job.paused) {
       if (auto n = job.schedule.next(now)) line.next = format_rfc3339(*n, "UTC", true);
     }
@@ -49,12 +52,21 @@ HistoryQuery newest_first(std::optional<std::string> job, std::size_t limit) {
   return q;
 }
 
-// Without a configuration the store's recent history names the jobs.
-std::vector<JobLine> jobs_of_history(Store& store) {
+// Without a configuration: the jobs the live nodes published, then those that only the
+// store's recent history names (no live node has them any more).
+std::vector<JobLine> jobs_of_cluster(Store& store) {
   std::vector<JobLine> lines;
   std::set<std::string> seen;
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  for (const ClusterJob& j : cluster_jobs(store)) {
+    seen.insert(j.name);
+    const bool paused = j.paused();
+    JobLine line{j.name, paused, paused ? std::nullopt : j.next_fire(now),
+                 j.definitions.front().definition.value("time_zone", std::string()), std::nullopt, {}, j.drift()};
+    lines.push_back(std::move(line));
+  }
   for (const auto& r : store.history(newest_first(std::nullopt, 10000))) {
-    if (seen.insert(r.key.job).second) lines.push_back(JobLine{r.key.job, std::nullopt, std::nullopt, "", std::nullopt, {}});
+    if (seen.insert(r.key.job).second) lines.push_back(JobLine{r.key.job, std::nullopt, std::nullopt, "", std::nullopt, {}, {}});
   }
   return lines;
 }
@@ -77,7 +89,8 @@ nlohmann::json job_json(const JobLine& j) {
                      {"paused", j.paused ? nlohmann::json(*j.paused) : nlohmann::json(nullptr)},
                      {"next", j.next ? nlohmann::json(*j.next) : nlohmann::json(nullptr)},
                      {"time_zone", j.time_zone.empty() ? nlohmann::json(nullptr) : nlohmann::json(j.time_zone)},
-                     {"last", j.last ? to_json(*j.last) : nlohmann::json(nullptr)}};
+                     {"last", j.last ? to_json(*j.last) : nlohmann::json(nullptr)},
+                     {"drift", j.drift ? nlohmann::json(*j.drift) : nlohmann::json(nullptr)}};
   if (!j.last_by_node.empty()) {
     out["last_by_node"] = nlohmann::json::array();
     for (const auto& r : j.last_by_node) out["last_by_node"].push_back(to_json(r));
@@ -99,7 +112,7 @@ void print_status(Store& store, const std::string& config_path, const detail::Co
                   bool json) {
   auto nodes = store.nodes();
   StoreTime now = store.now();
-  auto jobs = config_path.empty() ? jobs_of_history(store) : jobs_of_config(config_path, limits);
+  auto jobs = config_path.empty() ? jobs_of_cluster(store) : jobs_of_config(config_path, limits);
   for (auto& line : jobs) add_records(store, line);
   if (json) {
     nlohmann::json out{{"store", store.describe()}, {"store_time", format_store_time(now)},

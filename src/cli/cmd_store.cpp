@@ -1,4 +1,4 @@
-// Operator commands that read the store: history, nodes, status.
+// Operator commands that read the store: history, nodes, jobs, status.
 #include <iostream>
 #include <map>
 
@@ -75,6 +75,7 @@ void guarded(int& exit_code, F body) {
 
 void print_status(Store& store, const std::string& config_path, const detail::ConfigLimits& limits,
                   bool json);
+void print_jobs(Store& store, bool json);
 
 void register_store_commands(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<StoreOptions>();
@@ -104,6 +105,16 @@ void register_store_commands(CLI::App& app, int& exit_code) {
     guarded(exit_code, [&] {
       auto store = opts->open({.read_only = true});
       print_nodes(*store, *json);
+    });
+  });
+
+  auto* jobs = app.add_subcommand("jobs", "The cluster's jobs as its live nodes run them, with drift");
+  jobs->add_flag("--json", *json, "JSON output");
+  opts->add_to(*jobs);
+  jobs->callback([=, &exit_code] {
+    guarded(exit_code, [&] {
+      auto store = opts->open({.read_only = true});
+      print_jobs(*store, *json);
     });
   });
 

@@ -175,6 +175,7 @@ void Claimer::lease_acquired() {
   std::lock_guard g(mu_);
   claiming_ = !stop_;
   catch_up_pending_ = true;
+  publish_due_ = true;
   sweep_due_ = true;
   cv_.notify_all();
   events_.handed_off();
@@ -215,6 +216,11 @@ void Claimer::slots_freed() {
   slots_freed_ = true;
   cv_.notify_all();
   events_.handed_off();
+}
+
+void Claimer::jobs_changed() {
+  std::lock_guard g(mu_);
+  publish_due_ = true;  // at the next sweep: a reload changing many jobs publishes once
 }
 
 void Claimer::job_ran(const std::string& job) {

@@ -40,7 +40,8 @@
 
 namespace solocron::detail {
 
-// A hash of an occurrence that every node and build computes alike (rendezvous, jitter).
+// Hashes that every node and build computes alike (rendezvous, jitter, job fingerprints).
+std::uint64_t stable_hash(std::string_view text);
 std::uint64_t occurrence_hash(std::string_view job, std::chrono::sys_seconds at);
 
 // Rendezvous rank of `node` among `nodes` for an occurrence: 0 for the preferred node.
@@ -88,6 +89,8 @@ class Claimer {
   void stop_claiming();
   // A slot freed: occurrences waiting for one may be claimed.
   void slots_freed();
+  // A job was added, changed, paused or removed: publish this node's job set again.
+  void jobs_changed();
   // A store-backed run ended (prune its job's history soon).
   void job_ran(const std::string& job);
 
@@ -133,6 +136,7 @@ class Claimer {
   void reclaim(std::vector<Reclaim> requests);
   void stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq);
   void prune_some();
+  void publish_jobs();
   void miss_expired_waiting();
 
   // catch_up.cpp: false when the store failed (tried again at the next heartbeat).
@@ -170,6 +174,8 @@ class Claimer {
   std::unordered_map<std::string, Growth> prune_dirty_;
   bool claiming_ = false;
   bool catch_up_pending_ = false;
+  bool publish_due_ = false;          // the job set changed, or the lease is new
+  std::uint64_t published_digest_ = 0;  // of the set last published, with its lease token
   bool sweep_due_ = false;
   bool slots_freed_ = false;
   SteadyTime slots_freed_at_{};  // when slots_freed_ was first set since the last claim

@@ -23,6 +23,8 @@ std::uint64_t score(std::uint64_t occurrence_hash, std::string_view node) {
 }
 }  // namespace
 
+std::uint64_t stable_hash(std::string_view text) { return mix(fnv(text)); }
+
 std::uint64_t occurrence_hash(std::string_view job, std::chrono::sys_seconds at) {
   return mix(fnv(job) ^ mix(static_cast<std::uint64_t>(at.time_since_epoch().count())));
 }

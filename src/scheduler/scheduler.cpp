@@ -86,6 +86,12 @@ void Scheduler::Impl::fenced(const std::string&) {
 
 void Scheduler::Impl::heartbeat() { claimer->heartbeat(); }
 
+// The timer may have a new earliest fire; the cluster's job set needs publishing again.
+void Scheduler::Impl::jobs_changed() {
+  timer->jobs_changed();
+  claimer->jobs_changed();
+}
+
 void Scheduler::Impl::deadline_moved(Clock::steady_time deadline) {
   timer->add_task(deadline, [this] { session->check_deadline(); });
 }
@@ -222,26 +228,32 @@ void Scheduler::set_observer(SchedulerObserver* observer) { impl_->events.set_ob
 JobResult Scheduler::add(JobSpec spec) {
   if (auto r = impl_->validate_spec(spec); !r) return r;
   JobResult r = impl_->jobs.add(std::move(spec), impl_->now_seconds());
-  if (r) impl_->timer->jobs_changed();
+  if (r) impl_->jobs_changed();
   return r;
 }
 
 JobResult Scheduler::update(JobSpec spec) {
   if (auto r = impl_->validate_spec(spec); !r) return r;
   JobResult r = impl_->jobs.update(std::move(spec), impl_->now_seconds());
-  if (r) impl_->timer->jobs_changed();
+  if (r) impl_->jobs_changed();
   return r;
 }
 
-JobResult Scheduler::remove(std::string_view name) { return impl_->jobs.remove(name); }
+JobResult Scheduler::remove(std::string_view name) {
+  JobResult r = impl_->jobs.remove(name);
+  if (r) impl_->claimer->jobs_changed();
+  return r;
+}
 
 JobResult Scheduler::pause(std::string_view name) {
-  return impl_->jobs.set_paused(name, true, impl_->now_seconds());
+  JobResult r = impl_->jobs.set_paused(name, true, impl_->now_seconds());
+  if (r) impl_->claimer->jobs_changed();
+  return r;
 }
 
 JobResult Scheduler::resume(std::string_view name) {
   JobResult r = impl_->jobs.set_paused(name, false, impl_->now_seconds());
-  if (r) impl_->timer->jobs_changed();
+  if (r) impl_->jobs_changed();
   return r;
 }
 
@@ -290,7 +302,7 @@ ApplyResult Scheduler::apply(std::vector<JobSpec> jobs) {
     valid.push_back(std::move(spec));
   }
   impl_->jobs.apply(std::move(valid), wanted, impl_->now_seconds(), result);
-  impl_->timer->jobs_changed();
+  impl_->jobs_changed();
   return result;
 }
 

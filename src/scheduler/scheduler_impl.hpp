@@ -47,6 +47,7 @@ struct Scheduler::Impl final : detail::NodeSession::Listener {
   // Due occurrences (from the timer, run_now, or the claimer's retries): starting_deadline and
   // the misfire policy decide; what runs goes to the registry (local) or the claimer.
   void dispatch(std::vector<detail::Occurrence> occs, WallTime now);
+  void jobs_changed();
   void start_local(std::vector<detail::Occurrence> occs);
   void missed_local(const std::vector<detail::Occurrence>& occs, const std::string& why);
   void run_ended(const detail::Run& run, RunState state);

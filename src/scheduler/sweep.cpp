@@ -7,6 +7,7 @@
 #include <set>
 
 #include "scheduler/claimer.hpp"
+#include "scheduler/job_publish.hpp"
 
 namespace solocron::detail {
 
@@ -57,6 +58,7 @@ void Claimer::sweep() {
   } else if (!again.empty()) {
     redecide_(std::move(again), cluster_clock_.now());
   }
+  publish_jobs();
   try {
     const std::uint64_t seq = registry_.sequence();
     stop_replaced(store_.active_runs(node_id_), seq);
@@ -242,6 +244,36 @@ void Claimer::prune_some() {
       events_.store_error("prune " + job, ex);
       return;
     }
+  }
+}
+
+// The cluster's job set: this node's definitions, under its current lease, whenever they or
+// the lease changed. A failure leaves it due for the next sweep.
+void Claimer::publish_jobs() {
+  {
+    std::lock_guard g(mu_);
+    if (!publish_due_) return;
+    publish_due_ = false;
+  }
+  const std::int64_t token = session_.view().token;
+  std::vector<PublishedJob> set;
+  std::uint64_t digest = static_cast<std::uint64_t>(token);
+  for (const JobInfo& info : jobs_.list()) {
+    set.push_back(published_job(info.spec, info.paused));
+    digest = stable_hash(std::to_string(digest) + set.back().job + set.back().fingerprint);
+  }
+  if (digest == published_digest_) return;
+  bool published = false;
+  try {
+    published = store_.publish_jobs(node_id_, token, set);
+  } catch (const std::exception& e) {
+    events_.store_error("publish the job set", e);
+  }
+  std::lock_guard g(mu_);
+  if (published) {
+    published_digest_ = digest;
+  } else {
+    publish_due_ = true;
   }
 }
 

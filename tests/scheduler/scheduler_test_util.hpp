@@ -232,6 +232,11 @@ class CuttableStore final : public Store {
     inner_.release_node(id, token);
   }
   std::vector<NodeLease> nodes() override { check(); return inner_.nodes(); }
+  bool publish_jobs(std::string_view node_id, std::int64_t token, std::span<const PublishedJob> jobs) override {
+    check();
+    return inner_.publish_jobs(node_id, token, jobs);
+  }
+  std::vector<PublishedJobRow> published_jobs() override { check(); return inner_.published_jobs(); }
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
     check();
     return inner_.claim(r);

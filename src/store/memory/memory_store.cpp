@@ -56,6 +56,12 @@ struct MemoryStore::State {
   std::map<std::string, NodeLease, std::less<>> leases;
   std::map<Key, RunRecord> runs;
   std::map<std::string, sys_seconds, std::less<>> pruned_through;  // per job
+  struct Published {
+    std::int64_t lease_token = 0;
+    StoreTime at{};
+    std::vector<PublishedJob> jobs;
+  };
+  std::map<std::string, Published, std::less<>> published;  // per node
 };
 
 MemoryStore::MemoryStore(NowSource now_source)
@@ -109,7 +115,10 @@ std::optional<NodeLease> MemoryStore::renew_node(std::string_view node_id, std::
 void MemoryStore::release_node(std::string_view node_id, std::int64_t token) {
   std::lock_guard lock(state_->mutex);
   auto it = state_->leases.find(node_id);
-  if (it != state_->leases.end() && it->second.token == token) state_->leases.erase(it);
+  if (it != state_->leases.end() && it->second.token == token) {
+    state_->leases.erase(it);
+    state_->published.erase(std::string(node_id));
+  }
 }
 
 std::vector<NodeLease> MemoryStore::nodes() {
@@ -120,6 +129,31 @@ std::vector<NodeLease> MemoryStore::nodes() {
     out.push_back(lease);
     out.back().live = lease.expires_at > now;
   }
+  return out;
+}
+
+// --- the cluster's job set ---
+
+bool MemoryStore::publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                               std::span<const PublishedJob> jobs) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  if (!state_->lease_live(std::string(node_id), lease_token, now)) return false;
+  state_->published[std::string(node_id)] = {lease_token, now, {jobs.begin(), jobs.end()}};
+  return true;
+}
+
+std::vector<PublishedJobRow> MemoryStore::published_jobs() {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  std::vector<PublishedJobRow> out;
+  for (const auto& [node, p] : state_->published) {
+    if (!state_->lease_live(node, p.lease_token, now)) continue;
+    for (const PublishedJob& j : p.jobs) out.push_back({node, j, p.at});
+  }
+  std::sort(out.begin(), out.end(), [](const PublishedJobRow& a, const PublishedJobRow& b) {
+    return std::tie(a.job.job, a.node_id) < std::tie(b.job.job, b.node_id);
+  });
   return out;
 }
 

@@ -35,6 +35,9 @@ class MemoryStore final : public Store {
                                       std::chrono::milliseconds ttl) override;
   void release_node(std::string_view node_id, std::int64_t token) override;
   std::vector<NodeLease> nodes() override;
+  bool publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                    std::span<const PublishedJob> jobs) override;
+  std::vector<PublishedJobRow> published_jobs() override;
 
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) override;
   std::vector<bool> update(std::span<const StateUpdate> updates) override;

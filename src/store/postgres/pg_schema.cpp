@@ -75,6 +75,18 @@ CREATE TABLE solocron_pruned (
   through timestamptz NOT NULL
 );
 )sql",
+    // 3: the cluster's job set: each live node's definitions (under the lease that published).
+    R"sql(
+CREATE TABLE solocron_jobs (
+  node_id      text NOT NULL,
+  lease_token  bigint NOT NULL,
+  job          text NOT NULL,
+  fingerprint  text NOT NULL,
+  definition   text NOT NULL,
+  published_at timestamptz NOT NULL,
+  PRIMARY KEY (node_id, job)
+);
+)sql",
 };
 
 }  // namespace

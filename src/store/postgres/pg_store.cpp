@@ -119,8 +119,61 @@ std::optional<NodeLease> PostgresStore::renew_node(std::string_view node_id, std
 
 void PostgresStore::release_node(std::string_view node_id, std::int64_t token) {
   std::lock_guard lock(mutex_);
-  conn_.exec("DELETE FROM solocron_nodes WHERE node_id = $1 AND token = $2",
-             PgParams().add(std::string(node_id)).add(token));
+  conn_.exec(
+      "WITH gone AS (DELETE FROM solocron_nodes WHERE node_id = $1 AND token = $2 RETURNING node_id) "
+      "DELETE FROM solocron_jobs WHERE node_id IN (SELECT node_id FROM gone) AND lease_token = $2",
+      PgParams().add(std::string(node_id)).add(token));
+}
+
+// --- the cluster's job set ---
+
+// Rare (registration, reload): a transaction of plain statements. FOR SHARE keeps the lease
+// row from changing (a release, a takeover) until the set is written.
+bool PostgresStore::publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                                 std::span<const PublishedJob> jobs) {
+  std::lock_guard lock(mutex_);
+  PgArray names, fingerprints, definitions;
+  for (const PublishedJob& j : jobs) {
+    names.add(j.job);
+    fingerprints.add(j.fingerprint);
+    definitions.add(j.definition);
+  }
+  const std::string node(node_id);
+  try {
+    conn_.exec("BEGIN");
+    auto live = conn_.exec(
+        "SELECT 1 FROM solocron_nodes WHERE node_id = $1 AND token = $2 AND expires_at > now() FOR SHARE",
+        PgParams().add(node).add(lease_token));
+    if (live.rows() == 0) {
+      conn_.exec("ROLLBACK");
+      return false;
+    }
+    conn_.exec("DELETE FROM solocron_jobs WHERE node_id = $1", PgParams().add(node));
+    conn_.exec(
+        "INSERT INTO solocron_jobs (node_id, lease_token, job, fingerprint, definition, published_at) "
+        "SELECT $1, $2, j, f, d, now() FROM unnest($3::text[], $4::text[], $5::text[]) AS t(j, f, d)",
+        PgParams().add(node).add(lease_token).add(names.str()).add(fingerprints.str()).add(definitions.str()));
+    conn_.exec("COMMIT");
+  } catch (...) {
+    conn_.rollback_quietly();
+    throw;
+  }
+  return true;
+}
+
+std::vector<PublishedJobRow> PostgresStore::published_jobs() {
+  std::lock_guard lock(mutex_);
+  auto r = conn_.exec(
+      "SELECT j.node_id, j.job, j.fingerprint, j.definition, solocron_ms(j.published_at) "
+      "FROM solocron_jobs j JOIN solocron_nodes n ON n.node_id = j.node_id AND n.token = j.lease_token "
+      "WHERE n.expires_at > now() ORDER BY j.job, j.node_id");
+  std::vector<PublishedJobRow> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({std::string(r.text(i, 0)),
+                   {std::string(r.text(i, 1)), std::string(r.text(i, 2)), std::string(r.text(i, 3))},
+                   StoreTime(std::chrono::milliseconds(r.integer(i, 4)))});
+  }
+  return out;
 }
 
 std::vector<NodeLease> PostgresStore::nodes() {

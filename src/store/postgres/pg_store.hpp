@@ -37,7 +37,7 @@ struct PgKeyArrays {
 
 class PostgresStore final : public Store {
  public:
-  static constexpr std::int64_t kSchemaVersion = 2;
+  static constexpr std::int64_t kSchemaVersion = 3;
 
   // Throws StoreError(invalid) if libpq cannot parse `url`. Connects on first use.
   explicit PostgresStore(std::string url, PgTimeouts timeouts = {}, bool read_only = false);
@@ -55,6 +55,9 @@ class PostgresStore final : public Store {
                                       std::chrono::milliseconds ttl) override;
   void release_node(std::string_view node_id, std::int64_t token) override;
   std::vector<NodeLease> nodes() override;
+  bool publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                    std::span<const PublishedJob> jobs) override;
+  std::vector<PublishedJobRow> published_jobs() override;
 
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) override;
   std::vector<bool> update(std::span<const StateUpdate> updates) override;

@@ -71,6 +71,18 @@ CREATE TABLE solocron_pruned (
   through INTEGER NOT NULL
 );
 )sql",
+    // 3: the cluster's job set: each live node's definitions (under the lease that published).
+    R"sql(
+CREATE TABLE solocron_jobs (
+  node_id      TEXT NOT NULL,
+  lease_token  INTEGER NOT NULL,
+  job          TEXT NOT NULL,
+  fingerprint  TEXT NOT NULL,
+  definition   TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  PRIMARY KEY (node_id, job)
+);
+)sql",
 };
 
 }  // namespace

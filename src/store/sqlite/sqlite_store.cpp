@@ -154,10 +154,16 @@ std::optional<NodeLease> SqliteStore::renew_node(std::string_view node_id, std::
 
 void SqliteStore::release_node(std::string_view node_id, std::int64_t token) {
   std::lock_guard lock(mutex_);
+  SqliteTransaction tx(db());
+  db().statement("DELETE FROM solocron_jobs WHERE node_id = ?1 AND lease_token = ?2")
+      .bind(1, node_id)
+      .bind(2, token)
+      .run();
   db().statement("DELETE FROM solocron_nodes WHERE node_id = ?1 AND token = ?2")
       .bind(1, node_id)
       .bind(2, token)
       .run();
+  tx.commit();
 }
 
 std::vector<NodeLease> SqliteStore::nodes() {
@@ -174,6 +180,45 @@ bool SqliteStore::lease_live(std::string_view node_id, std::int64_t token, std::
       "SELECT 1 FROM solocron_nodes WHERE node_id = ?1 AND token = ?2 AND expires_at > ?3");
   q.bind(1, node_id).bind(2, token).bind(3, now);
   return q.step();
+}
+
+// --- the cluster's job set ---
+
+bool SqliteStore::publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                               std::span<const PublishedJob> jobs) {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction tx(db());
+  const std::int64_t now = now_ms();
+  if (!lease_live(node_id, lease_token, now)) return false;
+  db().statement("DELETE FROM solocron_jobs WHERE node_id = ?1").bind(1, node_id).run();
+  for (const PublishedJob& j : jobs) {
+    db().statement(
+            "INSERT INTO solocron_jobs (node_id, lease_token, job, fingerprint, definition, "
+            "published_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .bind(1, node_id)
+        .bind(2, lease_token)
+        .bind(3, j.job)
+        .bind(4, j.fingerprint)
+        .bind(5, j.definition)
+        .bind(6, now)
+        .run();
+  }
+  tx.commit();
+  return true;
+}
+
+std::vector<PublishedJobRow> SqliteStore::published_jobs() {
+  std::lock_guard lock(mutex_);
+  auto q = db().statement(
+      "SELECT j.node_id, j.job, j.fingerprint, j.definition, j.published_at FROM solocron_jobs j "
+      "JOIN solocron_nodes n ON n.node_id = j.node_id AND n.token = j.lease_token "
+      "WHERE n.expires_at > ?1 ORDER BY j.job, j.node_id");
+  q.bind(1, now_ms());
+  std::vector<PublishedJobRow> out;
+  while (q.step()) {
+    out.push_back({q.text(0), {q.text(1), q.text(2), q.text(3)}, store_time_ms(q.integer(4))});
+  }
+  return out;
 }
 
 // --- occurrences ---

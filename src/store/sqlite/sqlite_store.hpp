@@ -24,7 +24,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   using NowSource = std::function<StoreTime()>;
-  static constexpr std::int64_t kSchemaVersion = 2;
+  static constexpr std::int64_t kSchemaVersion = 3;
 
   // `path` is a file name as SQLite takes it. The file is opened on first use.
   explicit SqliteStore(std::string path, NowSource now_source = {}, SqliteOptions options = {});
@@ -42,6 +42,9 @@ class SqliteStore final : public Store {
                                       std::chrono::milliseconds ttl) override;
   void release_node(std::string_view node_id, std::int64_t token) override;
   std::vector<NodeLease> nodes() override;
+  bool publish_jobs(std::string_view node_id, std::int64_t lease_token,
+                    std::span<const PublishedJob> jobs) override;
+  std::vector<PublishedJobRow> published_jobs() override;
 
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) override;
   std::vector<bool> update(std::span<const StateUpdate> updates) override;

@@ -1,0 +1,58 @@
+#include "cli/cluster_jobs.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "solocron/clock.hpp"
+#include "solocron/cron.hpp"
+
+namespace solocron::cli {
+
+std::vector<std::string> ClusterJob::nodes() const {
+  std::vector<std::string> out;
+  for (const auto& d : definitions) out.insert(out.end(), d.nodes.begin(), d.nodes.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool ClusterJob::paused() const {
+  return std::all_of(definitions.begin(), definitions.end(),
+                     [](const JobDefinition& d) { return d.definition.value("paused", false); });
+}
+
+std::optional<std::string> ClusterJob::next_fire(std::chrono::sys_seconds now) const {
+  std::optional<std::chrono::sys_seconds> best;
+  for (const auto& d : definitions) {
+    if (d.definition.value("paused", false)) continue;
+    ParseOptions options;
+    options.time_zone = d.definition.value("time_zone", std::string("UTC"));
+    auto schedule = Schedule::parse(d.definition.value("schedule", std::string()), options);
+    if (!schedule) continue;  // a zone this host does not know: nothing to say
+    if (auto n = schedule->next(now); n && (!best || *n < *best)) best = *n;
+  }
+  if (!best) return std::nullopt;
+  return format_rfc3339(*best, "UTC", true);
+}
+
+std::vector<ClusterJob> cluster_jobs(Store& store) {
+  std::map<std::string, std::map<std::string, JobDefinition>> by_job;  // job -> fingerprint -> def
+  for (const PublishedJobRow& row : store.published_jobs()) {
+    JobDefinition& d = by_job[row.job.job][row.job.fingerprint];
+    if (d.fingerprint.empty()) {
+      d.fingerprint = row.job.fingerprint;
+      d.definition = nlohmann::json::parse(row.job.definition, nullptr, false);
+    }
+    d.nodes.push_back(row.node_id);
+  }
+  std::vector<ClusterJob> out;
+  for (auto& [name, defs] : by_job) {
+    ClusterJob job{name, {}};
+    for (auto& [fp, d] : defs) job.definitions.push_back(std::move(d));
+    std::stable_sort(job.definitions.begin(), job.definitions.end(),
+                     [](const JobDefinition& a, const JobDefinition& b) { return a.nodes.size() > b.nodes.size(); });
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
+}  // namespace solocron::cli

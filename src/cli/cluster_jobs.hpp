@@ -1,0 +1,34 @@
+// The cluster's job set as the store holds it: per job, the definitions its live nodes
+// published, which nodes run which, and whether they disagree (drift: the usual state in the
+// middle of a rolling deploy).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "solocron/store.hpp"
+
+namespace solocron::cli {
+
+struct JobDefinition {
+  std::string fingerprint;
+  nlohmann::json definition;  // as published (see src/scheduler/job_publish.hpp)
+  std::vector<std::string> nodes;
+};
+
+struct ClusterJob {
+  std::string name;
+  std::vector<JobDefinition> definitions;  // most nodes first; more than one is drift
+  bool drift() const { return definitions.size() > 1; }
+  std::vector<std::string> nodes() const;
+  // Of the definitions not paused, the earliest next fire after `now` (RFC 3339 UTC).
+  std::optional<std::string> next_fire(std::chrono::sys_seconds now) const;
+  bool paused() const;  // paused in every definition
+};
+
+std::vector<ClusterJob> cluster_jobs(Store& store);
+
+}  // namespace solocron::cli
