@@ -192,8 +192,8 @@ class TimedStore final : public Store {
   std::vector<bool> update(std::span<const StateUpdate> u) override {
     return timed("update", [&] { return inner_->update(u); });
   }
-  void record_missed(std::span<const OccurrenceKey> k) override {
-    timed("record_missed", [&] { inner_->record_missed(k); });
+  std::vector<bool> record_missed(std::span<const OccurrenceKey> k) override {
+    return timed("record_missed", [&] { return inner_->record_missed(k); });
   }
   std::vector<bool> recorded(std::span<const OccurrenceKey> k) override {
     return timed("recorded", [&] { return inner_->recorded(k); });

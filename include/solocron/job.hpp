@@ -19,6 +19,7 @@
 
 #include "solocron/cron.hpp"
 #include "solocron/environment.hpp"
+#include "solocron/hooks.hpp"
 #include "solocron/store.hpp"
 
 namespace solocron {
@@ -81,6 +82,7 @@ struct JobSpec {
   RunOn run_on = RunOn::once;
   std::size_t output_tail_bytes = 4096;
   bool paused = false;
+  Hooks hooks;  // each unset one falls back to the node's default (NodeSettings::hooks)
 };
 
 // Returns an error message if the name is not [A-Za-z0-9_.-]{1,128}.

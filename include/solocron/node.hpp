@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "solocron/hooks.hpp"
+
 namespace solocron {
 
 struct NodeSettings {
@@ -26,6 +28,8 @@ struct NodeSettings {
   // Retention of history records, per job.
   std::size_t history_keep_last = 1000;
   std::optional<std::chrono::seconds> history_max_age{};
+  // Notifications for every job that does not set its own (a job's hook replaces the default).
+  Hooks hooks;
 };
 
 // Returns a message naming the first invalid setting, or nullopt.

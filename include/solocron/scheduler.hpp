@@ -68,6 +68,8 @@ enum class RunEventKind {
   lease_released,   // shutdown released the node lease (or says why it was left to expire)
   store_changed,    // the store is no longer the one the node started on: stopped claiming
   unguarded,        // no guardian process: runs would outlive this node if it died
+  hook_delivered,   // a notification (on_failure, on_missed, on_success) was delivered (message)
+  hook_failed,      // a notification attempt failed (message: why, and whether it is retried)
 };
 std::string_view to_string(RunEventKind kind);
 

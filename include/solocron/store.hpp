@@ -227,8 +227,9 @@ class Store {
   // Guarded writes (see StateUpdate); returns, per update, whether it was applied.
   virtual std::vector<bool> update(std::span<const StateUpdate> updates) = 0;
   // Inserts `missed` records for occurrences nobody claimed (insert-if-absent; existing kept;
-  // instants retention has pruned are not recorded again).
-  virtual void record_missed(std::span<const OccurrenceKey> keys) = 0;
+  // instants retention has pruned are not recorded again). Per key, whether this call inserted
+  // it: of several nodes recording one miss, exactly one hears true (it runs the on_missed hook).
+  virtual std::vector<bool> record_missed(std::span<const OccurrenceKey> keys) = 0;
   // Per key: whether the occurrence is decided already (a record in any state, or pruned). A
   // read, no guarantee: a node that is not an occurrence's preferred claimant asks first, so
   // that its fallback claims do not take the write lock for nothing.

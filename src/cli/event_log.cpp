@@ -29,6 +29,7 @@ spdlog::level::level_enum level_of(RunEventKind kind, const RunEvent& e) {
     case RunEventKind::clock_step:
     // The node fires by the store's clock whatever its own says: worth knowing, not an error.
     case RunEventKind::clock_skew:
+    case RunEventKind::hook_failed:
     case RunEventKind::lease_waiting: return spdlog::level::warn;
     case RunEventKind::store_error:
     case RunEventKind::lease_lost:

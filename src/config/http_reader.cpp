@@ -50,7 +50,10 @@ void read_success(const YAML::Node& n, const std::string& key, YamlReader& r, Ht
   if (!ranges.empty()) spec.success = std::move(ranges);
 }
 
-void read_headers(const YAML::Node& n, const std::string& key, YamlReader& r, HttpSpec& spec) {
+}  // namespace
+
+void read_headers(const YAML::Node& n, const std::string& key, YamlReader& r,
+                  std::map<std::string, std::string>& headers) {
   auto values = r.string_map(n, key);
   if (!values) return;
   for (const auto& kv : n) {
@@ -66,11 +69,9 @@ void read_headers(const YAML::Node& n, const std::string& key, YamlReader& r, Ht
       r.error(kv.second, at, *bad);
       continue;
     }
-    spec.headers[name] = std::move(*value);
+    headers[name] = std::move(*value);
   }
 }
-
-}  // namespace
 
 std::optional<std::string> expand_env(const std::string& text, const YAML::Node& at,
                                       const std::string& key, YamlReader& r) {
@@ -133,7 +134,7 @@ std::optional<HttpSpec> read_http(const YAML::Node& node, const std::string& key
       spec.method = *m;
     }
   }
-  if (node["headers"]) read_headers(node["headers"], key + ".headers", r, spec);
+  if (node["headers"]) read_headers(node["headers"], key + ".headers", r, spec.headers);
   if (node["body"]) {
     if (auto b = r.string(node["body"], key + ".body")) {
       if (auto body = expand_env(*b, node["body"], key + ".body", r)) spec.body = std::move(*body);

@@ -12,6 +12,10 @@ namespace solocron::detail {
 // `key` is the mapping's path (jobs[2].http). Every problem is reported through `r`.
 std::optional<HttpSpec> read_http(const YAML::Node& node, const std::string& key, YamlReader& r);
 
+// Request headers ({Name: value}): names checked, values expanded (expand_env) and checked.
+void read_headers(const YAML::Node& n, const std::string& key, YamlReader& r,
+                  std::map<std::string, std::string>& headers);
+
 // `${NAME}` replaced by the node's environment variable NAME, `$$` by `$`: keeps tokens out of
 // the file. An unset variable is an error naming it (never a value).
 std::optional<std::string> expand_env(const std::string& text, const YAML::Node& at,

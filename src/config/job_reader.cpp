@@ -1,5 +1,6 @@
 #include "config/job_reader.hpp"
 
+#include "config/hook_reader.hpp"
 #include "config/http_reader.hpp"
 
 #include <absl/time/time.h>
@@ -15,7 +16,8 @@ const std::initializer_list<std::string_view> kJobKeys = {
     "name",      "schedule",   "time_zone", "anchor",        "command",
     "shell",     "working_dir", "env",      "overlap",       "timeout",
     "kill_grace", "misfire",   "max_catchup", "starting_deadline", "delivery",
-    "run_on",    "output_tail_bytes", "paused", "inherit_env", "http", "jitter"};
+    "run_on",    "output_tail_bytes", "paused", "inherit_env", "http", "jitter",
+    "on_failure", "on_missed", "on_success"};
 
 // Set by solocron for every run (section 12 of the cluster contract); a job cannot set them.
 const std::initializer_list<std::string_view> kContractVariables = {
@@ -225,6 +227,7 @@ std::optional<JobSpec> read_job(const YAML::Node& node, const std::string& path,
   read_schedule(node, path, settings, r, job);
   read_action(node, path, r, job);
   read_policies(node, path, r, job);
+  read_hooks(node, path, r, job.hooks);
   return job;
 }
 

@@ -1,5 +1,6 @@
 #include "config/node_reader.hpp"
 
+#include "config/hook_reader.hpp"
 #include "config/http_address.hpp"
 #include "cron/duration.hpp"
 #include "store/store_url.hpp"
@@ -11,7 +12,7 @@ namespace {
 const std::initializer_list<std::string_view> kNodeKeys = {
     "id",        "time_zone", "store",          "log_format",     "log_level",
     "heartbeat", "node_ttl",  "max_clock_skew", "shutdown_grace", "max_concurrent_runs",
-    "history_keep_last", "history_max_age", "http", "store_call_deadline"};
+    "history_keep_last", "history_max_age", "http", "store_call_deadline", "hooks"};
 
 // Reads node.KEY, a string that `problem` accepts (returns nullopt for), into `out`.
 template <class Check>
@@ -108,6 +109,14 @@ void read_node(const YAML::Node& node, YamlReader& r, Config& c) {
   if (const auto& n = node["history_keep_last"]) {
     if (auto v = r.integer(n, "node.history_keep_last", 1, 100000000)) {
       s.history_keep_last = static_cast<std::size_t>(*v);
+    }
+  }
+  if (const auto& n = node["hooks"]) {
+    if (!n.IsMap()) {
+      r.error(n, "node.hooks", "expected a mapping with on_failure, on_missed or on_success");
+    } else {
+      r.check_keys(n, "node.hooks", kHookKeys);
+      read_hooks(n, "node.hooks", r, s.hooks);
     }
   }
   // The library's own check, as a net under the ones above: it must never find more.

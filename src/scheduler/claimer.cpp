@@ -25,7 +25,7 @@ constexpr std::size_t kMaxRetained = 10000;
 Claimer::Claimer(const NodeSettings& settings, std::string node_id, Store& store, Clock& clock,
                  ClusterClock& cluster_clock, Events& events, JobTable& jobs,
                  RunRegistry& registry, NodeSession& session, Executor& executor,
-                 StateWriter& writer, Redecide redecide)
+                 StateWriter& writer, Notifier& notifier, Redecide redecide)
     : settings_(settings),
       node_id_(std::move(node_id)),
       store_(store),
@@ -37,6 +37,7 @@ Claimer::Claimer(const NodeSettings& settings, std::string node_id, Store& store
       session_(session),
       executor_(executor),
       writer_(writer),
+      notifier_(notifier),
       redecide_(std::move(redecide)) {}
 
 Claimer::~Claimer() { stop(); }
@@ -516,10 +517,13 @@ void Claimer::write_missed(MissedRequest req) {
     cv_.notify_all();
   }
   constexpr std::size_t kChunk = 1000;
+  std::vector<bool> inserted;  // per key: this node's record is the one stored (it notifies)
   for (std::size_t i = 0; i < keys.size(); i += kChunk) {
     const std::size_t n = std::min(kChunk, keys.size() - i);
     try {
-      store_.record_missed(std::span<const OccurrenceKey>(keys.data() + i, n));
+      const auto chunk = store_.record_missed(std::span<const OccurrenceKey>(keys.data() + i, n));
+      inserted.insert(inserted.end(), chunk.begin(), chunk.end());
+      inserted.resize(i + n, false);
     } catch (const std::exception& ex) {
       events_.store_error("record_missed", ex);
       std::erase_if(recorded, [](const Occurrence& o) { return o.def->store_backed(); });
@@ -532,8 +536,14 @@ void Claimer::write_missed(MissedRequest req) {
     }
   }
   events_.counters.missed += recorded.size();
+  std::size_t key_index = 0;  // the store-backed ones of `recorded` are `keys`, in order
   for (const Occurrence& o : recorded) {
-    if (o.def->store_backed()) job_ran(o.def->name);
+    const bool ours = !o.def->store_backed() || (key_index < inserted.size() && inserted[key_index]);
+    if (o.def->store_backed()) {
+      job_ran(o.def->name);
+      ++key_index;
+    }
+    if (ours) notifier_.notify(o.def->hooks.get(), HookEvent::missed, {key_of(o), RunState::missed, 0, 1, {}, {}, req.why, {}, {}});
     if (!events_.observed()) continue;
     RunEvent e = events_.make(RunEventKind::missed, key_of(o));
     e.message = req.why;

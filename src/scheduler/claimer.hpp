@@ -67,7 +67,8 @@ class Claimer {
 
   Claimer(const NodeSettings& settings, std::string node_id, Store& store, Clock& clock,
           ClusterClock& cluster_clock, Events& events, JobTable& jobs, RunRegistry& registry,
-          NodeSession& session, Executor& executor, StateWriter& writer, Redecide redecide);
+          NodeSession& session, Executor& executor, StateWriter& writer, Notifier& notifier,
+          Redecide redecide);
   ~Claimer();
   Claimer(const Claimer&) = delete;
   Claimer& operator=(const Claimer&) = delete;
@@ -154,6 +155,7 @@ class Claimer {
   NodeSession& session_;
   Executor& executor_;
   StateWriter& writer_;
+  Notifier& notifier_;
   Redecide redecide_;
 
   mutable std::mutex mu_;

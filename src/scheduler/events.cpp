@@ -41,7 +41,8 @@ std::string_view to_string(RunEventKind kind) {
       "missed",       "skipped_overlap", "replaced",     "lost",          "reclaimed",
       "too_early",    "not_claimed",    "stale_write",   "store_error",   "clock_step",
       "clock_skew",   "lease_acquired", "lease_lost",    "lease_waiting", "fatal",
-      "catch_up",     "lease_released", "store_changed", "unguarded"};
+      "catch_up",     "lease_released", "store_changed", "unguarded",     "hook_delivered",
+      "hook_failed"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 

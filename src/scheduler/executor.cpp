@@ -322,16 +322,21 @@ void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit
     finished->output_tail = tail;
     finished->message = message;
   }
+  HookRecord recorded{run->key, state, run->fence, run->attempt, exit_code, signal, message, tail, std::nullopt};
+  if (run->started) {
+    recorded.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - run->started_steady);
+  }
   registry_.action_ended(*run);
   if (!run->store_backed) {
     if (finished) events_.emit(*finished);
-    ended_(*run, state);
+    ended_(*run, state, &recorded);
     return;
   }
   // Observers hear `finished` once the outcome is in the store (or was refused): whoever
   // reacts to the event can read the history.
   StateUpdate u{run->key, run->fence, state, exit_code, signal, std::move(tail), std::move(message)};
-  writer_.submit(std::move(u), [this, run, state, finished = std::move(finished)](const WriteResult& w) {
+  writer_.submit(std::move(u), [this, run, state, finished = std::move(finished),
+                                recorded = std::move(recorded)](const WriteResult& w) {
     if (w.kind == WriteResult::Kind::rejected) {
       ++events_.counters.stale_writes;
       RunEvent e = events_.make(RunEventKind::stale_write, run->key, run->fence, run->attempt);
@@ -344,7 +349,7 @@ void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit
     }
     registry_.remove(*run);
     if (finished) events_.emit(*finished);
-    ended_(*run, state);
+    ended_(*run, state, w.kind == WriteResult::Kind::applied ? &recorded : nullptr);
   });
 }
 

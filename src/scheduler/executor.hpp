@@ -20,6 +20,7 @@
 #include "process/process_runner.hpp"
 #include "scheduler/cluster_clock.hpp"
 #include "scheduler/events.hpp"
+#include "scheduler/notifier.hpp"
 #include "scheduler/run_registry.hpp"
 #include "scheduler/state_writer.hpp"
 #include "scheduler/timer_loop.hpp"
@@ -30,7 +31,9 @@ namespace solocron::detail {
 class Executor {
  public:
   // `ended` runs on the thread that saw the outcome stored (or, local runs, the action end).
-  using Ended = std::function<void(const Run& run, RunState state)>;
+  // `recorded`: what the store (or, for a local run, this node) recorded, for the hooks; null
+  // when the outcome was refused (stale fence) or could not be written.
+  using Ended = std::function<void(const Run& run, RunState state, const HookRecord* recorded)>;
 
   Executor(const NodeSettings& settings, RunRegistry& registry, StateWriter& writer,
            TimerLoop& timer, Clock& clock, ClusterClock& cluster_clock, Events& events,

@@ -55,6 +55,24 @@ json http_json(const HttpSpec& h) {
           {"ca_file", h.ca_file}};
 }
 
+// Where each hook goes (a URL's password masked), never its header values.
+json hooks_json(const Hooks& hooks) {
+  json out = json::object();
+  auto one = [&](const char* name, const std::optional<HookSpec>& h) {
+    if (!h) return;
+    std::string error;
+    const auto url = h->url.empty() ? std::nullopt : parse_http_url(h->url, &error);
+    out[name] = h->command.empty() ? json{{"url", url ? url->redacted() : std::string("(invalid)")},
+                                          {"headers", names_of(h->headers)}}
+                                   : json{{"command", h->command}};
+    out[name]["timeout_ms"] = h->timeout.count();
+  };
+  one("on_failure", hooks.on_failure);
+  one("on_missed", hooks.on_missed);
+  one("on_success", hooks.on_success);
+  return out;
+}
+
 json action_json(const JobSpec& spec) {
   if (const auto* c = std::get_if<CommandSpec>(&spec.action)) return command_json(*c);
   if (const auto* h = std::get_if<HttpSpec>(&spec.action)) return http_json(*h);
@@ -79,6 +97,7 @@ PublishedJob published_job(const JobSpec& spec, bool paused) {
       {"output_tail_bytes", spec.output_tail_bytes},
       {"paused", paused},
       {"action", action_json(spec)},
+      {"hooks", hooks_json(spec.hooks)},
   };
   // json objects keep their keys sorted: the same definition always dumps the same text.
   std::string text = d.dump();

@@ -24,6 +24,7 @@ std::shared_ptr<const JobDef> JobDef::from_spec(JobSpec spec, std::shared_ptr<Jo
   def->output_tail_bytes =
       static_cast<std::uint32_t>(std::min<std::size_t>(spec.output_tail_bytes, 1u << 30));
   def->jitter_ms = spec.jitter ? static_cast<std::uint32_t>(std::clamp<std::int64_t>(spec.jitter->count(), 0, 1u << 31)) : 0;
+  if (!spec.hooks.empty()) def->hooks = std::make_unique<const Hooks>(std::move(spec.hooks));
   def->overlap = spec.overlap;
   def->misfire = spec.misfire;
   def->delivery = spec.delivery;
@@ -52,6 +53,7 @@ JobSpec JobDef::to_spec(bool paused) const {
   s.delivery = delivery;
   s.run_on = run_on;
   s.output_tail_bytes = output_tail_bytes;
+  if (hooks) s.hooks = *hooks;
   s.paused = paused;
   return s;
 }
@@ -75,6 +77,7 @@ bool JobDef::same_as(const JobDef& o) const {
   if (!same_timing(o) || action.index() != o.action.index()) return false;
   if (is_command() && !same_command(command(), o.command())) return false;
   if (is_http() && !same_http(http(), o.http())) return false;
+  if ((hooks ? *hooks : Hooks{}) != (o.hooks ? *o.hooks : Hooks{})) return false;
   return timeout_ms == o.timeout_ms && kill_grace_ms == o.kill_grace_ms &&
          starting_deadline_ms == o.starting_deadline_ms && max_catchup == o.max_catchup &&
          output_tail_bytes == o.output_tail_bytes && jitter_ms == o.jitter_ms && overlap == o.overlap && misfire == o.misfire &&

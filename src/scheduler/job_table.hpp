@@ -46,6 +46,7 @@ struct JobDef {
   Delivery delivery = Delivery::at_most_once;
   RunOn run_on = RunOn::once;
 
+  std::unique_ptr<const Hooks> hooks;     // null: none of its own (the node's defaults apply)
   std::shared_ptr<JobActivity> activity;  // the one mutable part, see JobActivity
 
   // `activity`: the previous definition's (an update), or null for a new job.

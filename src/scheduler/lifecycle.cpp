@@ -7,6 +7,12 @@ namespace solocron {
 
 using detail::StopReason;
 
+namespace {
+// How long a draining node still tries to deliver its last notifications (and their retries)
+// before it leaves: within the time docs/operations.md adds to terminationGracePeriodSeconds.
+constexpr std::chrono::milliseconds kHookGrace{5000};
+}  // namespace
+
 void Scheduler::start() {
   Impl& i = *impl_;
   {
@@ -23,6 +29,7 @@ void Scheduler::start() {
   for (auto& def : i.jobs.reboot_jobs()) reboot.push_back({std::move(def), now, false});
   i.events.counters.fired += reboot.size();
   if (!reboot.empty()) i.start_local(std::move(reboot));
+  i.notifier->start();
   i.executor->start();
   i.claimer->start();
   i.timer->set_firing(true);
@@ -63,6 +70,7 @@ void Scheduler::shutdown(std::optional<std::chrono::milliseconds> grace_opt) {
   i.executor->join();
   i.executor->kill_processes();  // anything left is SIGKILLed; its outcome is written below
   i.writer->flush();             // every outcome is in the store before the others learn we left
+  i.notifier->stop(kHookGrace);  // and its notifications are out (or given up, logged)
   i.session->release();
   i.timer->stop();
   std::lock_guard g(i.mu);

@@ -46,15 +46,18 @@ Scheduler::Impl::Impl(NodeSettings s, Store& st, Clock& c)
   session = std::make_unique<detail::NodeSession>(settings, node_id, *lease_store, clock,
                                                   cluster_clock, events, *this);
   writer = std::make_unique<detail::StateWriter>(*writer_store, clock, events);
+  notifier = std::make_unique<detail::Notifier>(settings, clock, events);
   timer = std::make_unique<detail::TimerLoop>(
       clock, cluster_clock, jobs, events,
       [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
   executor = std::make_unique<detail::Executor>(
       settings, registry, *writer, *timer, clock, cluster_clock, events,
-      [this](const detail::Run& run, RunState state) { run_ended(run, state); });
+      [this](const detail::Run& run, RunState state, const detail::HookRecord* recorded) {
+        run_ended(run, state, recorded);
+      });
   claimer = std::make_unique<detail::Claimer>(
       settings, node_id, store, clock, cluster_clock, events, jobs, registry, *session, *executor,
-      *writer, [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
+      *writer, *notifier, [this](std::vector<Occurrence> occs, WallTime now) { dispatch(std::move(occs), now); });
   registry.on_change([this] { claimer->slots_freed(); });
 }
 
@@ -68,6 +71,7 @@ Scheduler::Impl::~Impl() {
   registry.stop_workers();
   executor.reset();
   writer.reset();
+  notifier.reset();
   session.reset();
 }
 
@@ -150,6 +154,7 @@ void Scheduler::Impl::dispatch(std::vector<Occurrence> occs, WallTime now) {
 void Scheduler::Impl::missed_local(const std::vector<Occurrence>& occs, const std::string& why) {
   events.counters.missed += occs.size();
   for (const Occurrence& o : occs) {
+    notifier->notify(o.def->hooks.get(), detail::HookEvent::missed, {{o.def->name, o.at, {}}, RunState::missed, 0, 1, {}, {}, why, {}, {}});
     RunEvent e = events.make(RunEventKind::missed, {o.def->name, o.at, {}});
     e.message = why;
     events.emit(e);
@@ -169,8 +174,10 @@ void Scheduler::Impl::start_local(std::vector<Occurrence> occs) {
   for (const OccurrenceKey& k : r.skipped) events.emit(events.make(RunEventKind::skipped_overlap, k));
 }
 
-void Scheduler::Impl::run_ended(const detail::Run& run, RunState) {
+void Scheduler::Impl::run_ended(const detail::Run& run, RunState state, const detail::HookRecord* recorded) {
   if (run.store_backed) claimer->job_ran(run.key.job);
+  if (recorded == nullptr) return;
+  if (auto event = detail::Notifier::event_of(state)) notifier->notify(run.def->hooks.get(), *event, *recorded);
 }
 
 JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
@@ -190,6 +197,7 @@ JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
   if (spec.starting_deadline && spec.starting_deadline->count() <= 0) {
     return error(job + "starting_deadline must be positive");
   }
+  if (auto e = detail::hooks_error(spec.hooks)) return error(job + *e);
   if (spec.jitter && (spec.jitter->count() <= 0 || *spec.jitter > std::chrono::hours(24))) {
     return error(job + "jitter must be more than 0 and at most 24h");
   }
@@ -204,7 +212,9 @@ std::int64_t Scheduler::Impl::now_seconds() const {
 }
 
 bool Scheduler::Impl::idle(bool runs_too) const {
-  if (!timer->idle() || !session->idle() || !claimer->idle() || !writer->idle()) return false;
+  if (!timer->idle() || !session->idle() || !claimer->idle() || !writer->idle() || !notifier->idle()) {
+    return false;
+  }
   // With runs_too: no run is claimed, queued or running (an outcome being written is the
   // writer's). Without: every run that can start has a worker, or every worker is busy (the
   // pool grows on a timer task, which needs time to pass).

@@ -50,7 +50,7 @@ struct Scheduler::Impl final : detail::NodeSession::Listener {
   void jobs_changed();
   void start_local(std::vector<detail::Occurrence> occs);
   void missed_local(const std::vector<detail::Occurrence>& occs, const std::string& why);
-  void run_ended(const detail::Run& run, RunState state);
+  void run_ended(const detail::Run& run, RunState state, const detail::HookRecord* recorded);
   JobResult validate_spec(const JobSpec& spec) const;
   std::int64_t now_seconds() const;
   bool idle(bool runs_too) const;
@@ -70,6 +70,7 @@ struct Scheduler::Impl final : detail::NodeSession::Listener {
   std::unique_ptr<detail::TimerLoop> timer;
   std::unique_ptr<detail::Executor> executor;
   std::unique_ptr<detail::Claimer> claimer;
+  std::unique_ptr<detail::Notifier> notifier;
 
   enum class Phase { created, running, stopping, stopped };
   mutable std::mutex mu;  // phase only

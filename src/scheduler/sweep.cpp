@@ -134,6 +134,9 @@ void Claimer::take_over(const std::vector<RunRecord>& orphans) {
       e.message = lost[i].message;
       events_.emit(e);
       auto def = jobs_.def_of(r.key.job);
+      // This node's write recorded the loss: it tells (the job's hook, or the node's default).
+      notifier_.notify(def ? def->hooks.get() : nullptr, HookEvent::failure,
+                       {r.key, RunState::lost, r.fence, r.attempt, {}, {}, lost[i].message, {}, {}});
       if (def && reclaims_lost(*def) && r.state == RunState::running && within(*def, r.key.scheduled_at, now)) {
         reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, false});
       }

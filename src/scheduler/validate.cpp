@@ -6,6 +6,7 @@
 
 #include "cron/duration.hpp"
 #include "solocron/job.hpp"
+#include "scheduler/notifier.hpp"
 #include "solocron/node.hpp"
 
 namespace solocron {
@@ -68,6 +69,7 @@ std::optional<std::string> validate(const NodeSettings& s) {
   if (s.history_max_age && s.history_max_age->count() <= 0) {
     return "history_max_age (" + text(*s.history_max_age) + ") must be positive";
   }
+  if (auto e = detail::hooks_error(s.hooks)) return "hooks." + *e;
   return std::nullopt;
 }
 

@@ -8,7 +8,12 @@ Listens on a free port (written to PORT_FILE once listening). A request to /NAME
 "SCHEDULED_AT NODE FENCE EPOCH METHOD" (from the X-Solocron-* headers) to DIR/NAME.ticks and
 answers 200 with a body that is not UTF-8; /fail/NAME is recorded the same way and answers 500;
 /slow/NAME is recorded and answered after 30 s.
+
+Webhooks: a POST to /hook/NAME appends "SCHEDULED_AT NODE FENCE EPOCH EVENT STATE JOB" from its
+JSON body to DIR/hook_NAME.ticks and answers 200; /hook-flaky/NAME answers the first request of
+each (job, instant, event) with 500 (recorded in DIR/hook_NAME.refused), the next ones like /hook/.
 """
+import json
 import http.server
 import os
 import ssl
@@ -20,11 +25,31 @@ port_file, out_dir = sys.argv[1], sys.argv[2]
 lock = threading.Lock()
 
 
+refused = set()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
+    def webhook(self, body):
+        flaky = self.path.startswith("/hook-flaky/")
+        name = self.path.rstrip("/").split("/")[-1]
+        r = json.loads(body)
+        line = "%s %s %s %.6f %s %s %s\n" % (r["scheduled_at"], r["node"], r["fence"], time.time(),
+                                            r["event"], r["state"], r["job"])
+        key = (r["job"], r["scheduled_at"], r["event"])
+        with lock:
+            refuse = flaky and key not in refused
+            refused.add(key)
+            with open(os.path.join(out_dir, "hook_%s.%s" % (name, "refused" if refuse else "ticks")), "a") as f:
+                f.write(line)
+        self.send_response(500 if refuse else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def handle_any(self):
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/hook"):
+            return self.webhook(body)
         name = self.path.strip("/").split("?")[0].replace("/", "_") or "root"
         line = "%s %s %s %.6f %s\n" % (self.headers.get("X-Solocron-Scheduled-At"),
                                       self.headers.get("X-Solocron-Node"),

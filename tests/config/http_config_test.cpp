@@ -110,3 +110,58 @@ TEST(HttpConfig, ErrorsNeverEchoSecrets) {
 
 }  // namespace
 }  // namespace solocron::detail
+
+namespace solocron::detail {
+namespace {
+
+TEST(HookConfig, ReadsJobHooksAndNodeDefaults) {
+  ::setenv("SOLOCRON_TEST_HOOK_TOKEN", "t0k", 1);
+  auto load = parse_config(R"(node:
+  hooks:
+    on_missed: {url: "https://alerts.test/solocron", headers: {Authorization: "Bearer ${SOLOCRON_TEST_HOOK_TOKEN}"}}
+jobs:
+  - name: backup
+    schedule: "0 3 * * *"
+    command: [backup.sh]
+    on_failure: {command: [notify.sh, --urgent], timeout: 30s}
+    on_success: {url: "http://127.0.0.1:9/ok"}
+)",
+                           "f");
+  ::unsetenv("SOLOCRON_TEST_HOOK_TOKEN");
+  ASSERT_TRUE(load.errors.empty()) << all_errors(load);
+  const auto& node = load.config.node.hooks;
+  ASSERT_TRUE(node.on_missed);
+  EXPECT_EQ(node.on_missed->url, "https://alerts.test/solocron");
+  EXPECT_EQ(node.on_missed->headers.at("Authorization"), "Bearer t0k");
+  const auto& job = load.config.jobs.at(0).hooks;
+  ASSERT_TRUE(job.on_failure && job.on_success);
+  EXPECT_FALSE(job.on_missed);
+  EXPECT_EQ(job.on_failure->command, (std::vector<std::string>{"notify.sh", "--urgent"}));
+  EXPECT_EQ(job.on_failure->timeout, 30s);
+  EXPECT_EQ(job.on_success->url, "http://127.0.0.1:9/ok");
+}
+
+TEST(HookConfig, RejectsWithFileLineColumnAndKey) {
+  const std::string job = "  - name: a\n    schedule: \"* * * * *\"\n    command: [x]\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"jobs:\n" + job + "    on_failure: notify.sh\n", "f:5:17: jobs[0].on_failure: expected {command: [program, arg, ...]} or {url:"},
+      {"jobs:\n" + job + "    on_failure: {}\n", "f:5:17: jobs[0].on_failure: missing \"command\""},
+      {"jobs:\n" + job + "    on_failure: {command: [x], url: \"http://h/\"}\n", "jobs[0].on_failure: a hook has either command or url, not both"},
+      {"jobs:\n" + job + "    on_missed: {command: []}\n", "jobs[0].on_missed.command: the command list is empty"},
+      {"jobs:\n" + job + "    on_success: {url: \"ftp://h/\"}\n", "jobs[0].on_success.url: the scheme must be http or https"},
+      {"jobs:\n" + job + "    on_success: {command: [x], headers: {A: b}}\n", "jobs[0].on_success.headers: headers applies to a url hook"},
+      {"jobs:\n" + job + "    on_success: {url: \"http://h/\", timeout: 0s}\n", "jobs[0].on_success.timeout: \"0s\" must be more than 0"},
+      {"jobs:\n" + job + "    on_success: {url: \"http://h/\", retries: 3}\n", "jobs[0].on_success.retries: unknown key \"retries\""},
+      {"node:\n  hooks: {on_error: {command: [x]}}\n", "f:2:11: node.hooks.on_error: unknown key \"on_error\""},
+      {"node:\n  hooks: [x]\n", "f:2:10: node.hooks: expected a mapping with on_failure, on_missed or on_success"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    auto load = parse_config(yaml, "f");
+    ASSERT_FALSE(load.errors.empty()) << yaml;
+    EXPECT_NE(load.errors[0].to_string().find(want), std::string::npos)
+        << yaml << "\nwant: " << want << "\ngot:\n" << all_errors(load);
+  }
+}
+
+}  // namespace
+}  // namespace solocron::detail

@@ -251,7 +251,10 @@ class CuttableStore final : public Store {
     }
     return inner_.update(u);
   }
-  void record_missed(std::span<const OccurrenceKey> k) override { check(); inner_.record_missed(k); }
+  std::vector<bool> record_missed(std::span<const OccurrenceKey> k) override {
+    check();
+    return inner_.record_missed(k);
+  }
   std::vector<bool> recorded(std::span<const OccurrenceKey> k) override { check(); return inner_.recorded(k); }
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> r) override {
     check();

@@ -131,8 +131,9 @@ TYPED_TEST(UpdateTest, RecordMissedIsInsertIfAbsent) {
   auto won = this->claim_one(this->request(this->key("j", t), "a"));
   std::vector<OccurrenceKey> keys = {this->key("j", t), this->key("j", t + 1s),
                                      this->key("j", t + 2s, "a")};
-  this->store().record_missed(keys);
-  this->store().record_missed(keys);  // twice: still one record each
+  EXPECT_EQ(this->store().record_missed(keys), (std::vector<bool>{false, true, true}));
+  // Twice: still one record each, and this time nothing was inserted (no second on_missed).
+  EXPECT_EQ(this->store().record_missed(keys), (std::vector<bool>{false, false, false}));
   auto existing = this->find(this->key("j", t));
   EXPECT_EQ(existing->state, RunState::claimed);
   EXPECT_EQ(existing->fence, won.fence);

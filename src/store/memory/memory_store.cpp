@@ -247,17 +247,23 @@ std::vector<bool> MemoryStore::update(std::span<const StateUpdate> updates) {
   return applied;
 }
 
-void MemoryStore::record_missed(std::span<const OccurrenceKey> keys) {
+std::vector<bool> MemoryStore::record_missed(std::span<const OccurrenceKey> keys) {
   std::lock_guard lock(state_->mutex);
   const StoreTime now = state_->now();
+  std::vector<bool> inserted;
   for (const auto& key : keys) {
-    if (state_->pruned(key)) continue;
+    if (state_->pruned(key)) {
+      inserted.push_back(false);
+      continue;
+    }
     RunRecord record;
     record.key = key;
     record.state = RunState::missed;
     record.finished_at = now;
-    state_->runs.emplace(State::key_of(key), std::move(record));  // keeps an existing record
+    // Keeps an existing record.
+    inserted.push_back(state_->runs.emplace(State::key_of(key), std::move(record)).second);
   }
+  return inserted;
 }
 
 std::vector<bool> MemoryStore::recorded(std::span<const OccurrenceKey> keys) {

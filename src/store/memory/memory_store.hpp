@@ -41,7 +41,7 @@ class MemoryStore final : public Store {
 
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> requests) override;
   std::vector<bool> update(std::span<const StateUpdate> updates) override;
-  void record_missed(std::span<const OccurrenceKey> keys) override;
+  std::vector<bool> record_missed(std::span<const OccurrenceKey> keys) override;
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
 

@@ -1,6 +1,8 @@
 #include "store/postgres/pg_store.hpp"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "store/sql_rows.hpp"
 
@@ -232,12 +234,13 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
   return applied;
 }
 
-void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
-  if (keys.empty()) return;
+std::vector<bool> PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
+  std::vector<bool> inserted(keys.size(), false);
+  if (keys.empty()) return inserted;
   PgKeyArrays batch;
   for (std::size_t i = 0; i < keys.size(); ++i) batch.add(i, keys[i]);
   std::lock_guard lock(mutex_);
-  retrying([&] {
+  auto r = retrying([&] {
     // Sorted like claims, so that concurrent inserts of the same keys wait, never deadlock.
     return conn_.exec(
         "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence,"
@@ -246,9 +249,21 @@ void PostgresStore::record_missed(std::span<const OccurrenceKey> keys) {
         " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS x(i, job, node_key, at)"
         " WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned p"
         "  WHERE p.job = x.job AND p.through >= to_timestamp(x.at))"
-        " ORDER BY job, node_key, at ON CONFLICT DO NOTHING",
+        " ORDER BY job, node_key, at ON CONFLICT DO NOTHING"
+        " RETURNING job, node_key, extract(epoch FROM scheduled_at)::bigint",
         batch.params({}));
   });
+  // Inserted rows name their key; a request's index is found by it (keys are unique in a batch
+  // the scheduler sends; a repeated key is answered once).
+  std::map<std::tuple<std::string, std::string, std::int64_t>, std::size_t> index;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    index.try_emplace({keys[i].job, keys[i].node, keys[i].scheduled_at.time_since_epoch().count()}, i);
+  }
+  for (int row = 0; row < r.rows(); ++row) {
+    auto it = index.find({std::string(r.text(row, 0)), std::string(r.text(row, 1)), r.integer(row, 2)});
+    if (it != index.end()) inserted[it->second] = true;
+  }
+  return inserted;
 }
 
 std::vector<bool> PostgresStore::recorded(std::span<const OccurrenceKey> keys) {

@@ -332,8 +332,8 @@ std::vector<bool> SqliteStore::update(std::span<const StateUpdate> updates) {
       updates, [this](const StateUpdate& u, std::int64_t now) { return update_one(u, now); });
 }
 
-void SqliteStore::record_missed(std::span<const OccurrenceKey> keys) {
-  each_in_transaction(keys, [this](const OccurrenceKey& k, std::int64_t now) {
+std::vector<bool> SqliteStore::record_missed(std::span<const OccurrenceKey> keys) {
+  return each_in_transaction(keys, [this](const OccurrenceKey& k, std::int64_t now) {
     db().statement(
             "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, "
             "attempt, finished_at) SELECT ?1, ?2, ?3, 'missed', '', 0, 1, ?4 "
