@@ -56,12 +56,12 @@ struct CommandSpec {
 struct HttpSpec {
   std::string url;  // http:// or https://, [user:password@]host[:port][/path][?query]
   std::string method = "POST";
-  std::map<std::string, std::string> headers;
-  std::string body;
+  std::map<std::string, std::string> headers{};
+  std::string body{};
   // Bounds the connection and each read and write; the job's `timeout` bounds the whole run.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   std::vector<std::pair<int, int>> success{{200, 299}};  // inclusive status ranges
-  std::string ca_file;  // PEM bundle that verifies an https server (empty: the system's CAs)
+  std::string ca_file{};  // PEM bundle that verifies an https server (empty: the system's CAs)
 };
 
 struct JobSpec {
@@ -82,7 +82,7 @@ struct JobSpec {
   RunOn run_on = RunOn::once;
   std::size_t output_tail_bytes = 4096;
   bool paused = false;
-  Hooks hooks;  // each unset one falls back to the node's default (NodeSettings::hooks)
+  Hooks hooks{};  // each unset one falls back to the node's default (NodeSettings::hooks)
 };
 
 // Returns an error message if the name is not [A-Za-z0-9_.-]{1,128}.

@@ -29,7 +29,7 @@ struct NodeSettings {
   std::size_t history_keep_last = 1000;
   std::optional<std::chrono::seconds> history_max_age{};
   // Notifications for every job that does not set its own (a job's hook replaces the default).
-  Hooks hooks;
+  Hooks hooks{};
 };
 
 // Returns a message naming the first invalid setting, or nullopt.

@@ -43,7 +43,9 @@ TEST_F(Cluster, EveryChangeIsPublishedWithinAHeartbeat) {
   EXPECT_EQ(p["report"]["a"], p["report"]["b"]);
   ASSERT_EQ(p["tick"].size(), 1u) << "a removed tick";
   for (const auto& row : store.published_jobs()) {
-    if (row.job.job == "tick") EXPECT_TRUE(nlohmann::json::parse(row.job.definition)["paused"].get<bool>());
+    if (row.job.job == "tick") {
+      EXPECT_TRUE(nlohmann::json::parse(row.job.definition)["paused"].get<bool>());
+    }
   }
 }
 
@@ -51,7 +53,10 @@ TEST(JobPublish, TheDefinitionHasEverythingButSecrets) {
   JobSpec cmd;
   cmd.name = "backup";
   cmd.schedule = parse("0 3 * * *", "Europe/Berlin");
-  cmd.action = CommandSpec{.argv = {"backup.sh", "--full"}, .env = {{"API_KEY", "env-secret"}}};
+  CommandSpec backup;
+  backup.argv = {"backup.sh", "--full"};
+  backup.env = {{"API_KEY", "env-secret"}};
+  cmd.action = backup;
   cmd.timeout = std::chrono::minutes(10);
   cmd.jitter = std::chrono::seconds(30);
   const PublishedJob p = detail::published_job(cmd, false);
