@@ -1,9 +1,6 @@
 #include "config/hook_reader.hpp"
 
-#include <fstream>
-
 #include "config/http_reader.hpp"
-#include "http/http_call.hpp"
 
 namespace solocron::detail {
 
@@ -36,22 +33,12 @@ std::optional<HookSpec> read_hook(const YAML::Node& n, const std::string& key, Y
     for (const char* k : {"headers", "ca_file"}) {
       if (n[k]) r.error(n[k], key + "." + k, std::string(k) + " applies to a url hook");
     }
-  } else if (auto raw = r.string(n["url"], key + ".url")) {
-    if (auto url = expand_env(*raw, n["url"], key + ".url", r)) {
-      std::string error;
-      if (!parse_http_url(*url, &error)) r.error(n["url"], key + ".url", error);
-      hook.url = std::move(*url);
-    }
+  } else if (auto url = read_url(n["url"], key + ".url", r)) {
+    hook.url = std::move(*url);
   }
   if (const auto& h = n["headers"]; h && has_url) read_headers(h, key + ".headers", r, hook.headers);
   if (const auto& f = n["ca_file"]; f && has_url) {
-    if (auto file = r.string(f, key + ".ca_file")) {
-      if (std::ifstream(*file).good()) {
-        hook.ca_file = *file;
-      } else {
-        r.error(f, key + ".ca_file", "cannot read " + quote(*file) + " (expected a PEM file of CA certificates)");
-      }
-    }
+    if (auto file = read_ca_file(f, key + ".ca_file", r)) hook.ca_file = std::move(*file);
   }
   if (n["timeout"]) {
     if (auto t = r.positive_duration(n["timeout"], key + ".timeout")) hook.timeout = *t;

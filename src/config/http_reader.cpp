@@ -107,6 +107,29 @@ std::optional<std::string> expand_env(const std::string& text, const YAML::Node&
   return out;
 }
 
+std::optional<std::string> read_url(const YAML::Node& n, const std::string& key, YamlReader& r) {
+  auto raw = r.string(n, key);
+  if (!raw) return std::nullopt;
+  auto url = expand_env(*raw, n, key, r);
+  if (!url) return std::nullopt;
+  std::string error;
+  if (!parse_http_url(*url, &error)) {
+    r.error(n, key, error);
+    return std::nullopt;
+  }
+  return url;
+}
+
+std::optional<std::string> read_ca_file(const YAML::Node& n, const std::string& key, YamlReader& r) {
+  auto file = r.string(n, key);
+  if (!file) return std::nullopt;
+  if (!std::ifstream(*file).good()) {
+    r.error(n, key, "cannot read " + quote(*file) + " (expected a PEM file of CA certificates)");
+    return std::nullopt;
+  }
+  return file;
+}
+
 std::optional<HttpSpec> read_http(const YAML::Node& node, const std::string& key, YamlReader& r) {
   if (!node.IsMap()) {
     r.error(node, key, "expected a mapping with at least url (e.g. {url: \"http://127.0.0.1:4000/jobs/report\"})");
@@ -118,15 +141,10 @@ std::optional<HttpSpec> read_http(const YAML::Node& node, const std::string& key
   if (!node["url"]) {
     r.error(node, key, "missing required key \"url\" (e.g. http://127.0.0.1:4000/jobs/report)");
     ok = false;
-  } else if (auto raw = r.string(node["url"], key + ".url")) {
-    if (auto url = expand_env(*raw, node["url"], key + ".url", r)) {
-      std::string error;
-      if (!parse_http_url(*url, &error)) {
-        r.error(node["url"], key + ".url", error);
-        ok = false;
-      }
-      spec.url = std::move(*url);
-    }
+  } else if (auto url = read_url(node["url"], key + ".url", r)) {
+    spec.url = std::move(*url);
+  } else {
+    ok = false;
   }
   if (node["method"]) {
     if (auto m = r.string(node["method"], key + ".method")) {
@@ -145,13 +163,7 @@ std::optional<HttpSpec> read_http(const YAML::Node& node, const std::string& key
   }
   if (node["success"]) read_success(node["success"], key + ".success", r, spec);
   if (node["ca_file"]) {
-    if (auto f = r.string(node["ca_file"], key + ".ca_file")) {
-      if (std::ifstream(*f).good()) {
-        spec.ca_file = *f;
-      } else {
-        r.error(node["ca_file"], key + ".ca_file", "cannot read " + quote(*f) + " (expected a PEM file of CA certificates)");
-      }
-    }
+    if (auto f = read_ca_file(node["ca_file"], key + ".ca_file", r)) spec.ca_file = std::move(*f);
   }
   if (!ok) return std::nullopt;
   return spec;

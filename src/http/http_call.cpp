@@ -77,16 +77,17 @@ bool parse_authority_host(std::string_view hp, HttpUrl& u, std::string* error) {
 
 }  // namespace
 
-std::string HttpUrl::origin() const {
+std::string HttpUrl::host_port() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
+
+std::string HttpUrl::origin() const { return scheme + "://" + host_port(); }
 
 std::string HttpUrl::redacted() const {
   std::string userinfo;
   if (!user.empty() || !password.empty()) userinfo = user + (password.empty() ? "" : ":***") + "@";
-  const bool v6 = host.find(':') != std::string::npos;
-  return scheme + "://" + userinfo + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + target;
+  return scheme + "://" + userinfo + host_port() + target;
 }
 
 std::optional<HttpUrl> parse_http_url(const std::string& url, std::string* error) {

@@ -23,7 +23,8 @@ struct HttpUrl {
   std::string host;  // without brackets for IPv6
   int port = 0;
   std::string target;  // path and query, at least "/"
-  // scheme://host:port, what the client connects to (IPv6 in brackets).
+  std::string host_port() const;  // host:port, IPv6 in brackets
+  // scheme://host:port, what the client connects to.
   std::string origin() const;
   // The URL as messages show it: the password masked.
   std::string redacted() const;

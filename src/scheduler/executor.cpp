@@ -322,14 +322,20 @@ void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit
     finished->output_tail = tail;
     finished->message = message;
   }
-  HookRecord recorded{run->key, state, run->fence, run->attempt, exit_code, signal, message, tail, std::nullopt};
-  if (run->started) {
-    recorded.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - run->started_steady);
+  // What the hooks are told, copied only when the job or the node has hooks: a run's output is
+  // not copied once more for nobody.
+  std::optional<HookRecord> recorded;
+  if (run->def->hooks || !settings_.hooks.empty()) {
+    recorded = HookRecord{run->key, state, run->fence, run->attempt, exit_code, signal, message, tail, std::nullopt};
+    if (run->started) {
+      recorded->duration =
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - run->started_steady);
+    }
   }
   registry_.action_ended(*run);
   if (!run->store_backed) {
     if (finished) events_.emit(*finished);
-    ended_(*run, state, &recorded);
+    ended_(*run, state, recorded ? &*recorded : nullptr);
     return;
   }
   // Observers hear `finished` once the outcome is in the store (or was refused): whoever
@@ -349,7 +355,7 @@ void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit
     }
     registry_.remove(*run);
     if (finished) events_.emit(*finished);
-    ended_(*run, state, w.kind == WriteResult::Kind::applied ? &recorded : nullptr);
+    ended_(*run, state, w.kind == WriteResult::Kind::applied && recorded ? &*recorded : nullptr);
   });
 }
 

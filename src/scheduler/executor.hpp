@@ -32,7 +32,8 @@ class Executor {
  public:
   // `ended` runs on the thread that saw the outcome stored (or, local runs, the action end).
   // `recorded`: what the store (or, for a local run, this node) recorded, for the hooks; null
-  // when the outcome was refused (stale fence) or could not be written.
+  // when the outcome was refused (stale fence) or could not be written, or when neither the job
+  // nor the node has hooks.
   using Ended = std::function<void(const Run& run, RunState state, const HookRecord* recorded)>;
 
   Executor(const NodeSettings& settings, RunRegistry& registry, StateWriter& writer,

@@ -21,31 +21,20 @@ constexpr int kAttempts = 5;
 constexpr auto kFirstBackoff = 1s;
 constexpr auto kMaxBackoff = 30s;
 
-const char* event_name(HookEvent e) {
-  switch (e) {
-    case HookEvent::failure: return "failure";
-    case HookEvent::missed: return "missed";
-    case HookEvent::success: return "success";
-  }
-  return "";
-}
+// Per HookEvent, in its order: the name in records and SOLOCRON_EVENT, the key, and the member.
+struct EventNames {
+  const char* event;
+  const char* hook;
+  std::optional<HookSpec> Hooks::*member;
+};
+constexpr EventNames kEvents[] = {{"failure", "on_failure", &Hooks::on_failure},
+                                  {"missed", "on_missed", &Hooks::on_missed},
+                                  {"success", "on_success", &Hooks::on_success}};
 
-const char* hook_name(HookEvent e) {
-  switch (e) {
-    case HookEvent::failure: return "on_failure";
-    case HookEvent::missed: return "on_missed";
-    case HookEvent::success: return "on_success";
-  }
-  return "";
-}
-
+const char* event_name(HookEvent e) { return kEvents[static_cast<std::size_t>(e)].event; }
+const char* hook_name(HookEvent e) { return kEvents[static_cast<std::size_t>(e)].hook; }
 const std::optional<HookSpec>& hook_of(const Hooks& hooks, HookEvent e) {
-  switch (e) {
-    case HookEvent::failure: return hooks.on_failure;
-    case HookEvent::missed: return hooks.on_missed;
-    case HookEvent::success: return hooks.on_success;
-  }
-  return hooks.on_failure;
+  return hooks.*kEvents[static_cast<std::size_t>(e)].member;
 }
 
 // Where a delivery goes, as a message may say it (a URL's password masked).
