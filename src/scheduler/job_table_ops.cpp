@@ -190,8 +190,8 @@ std::optional<std::int64_t> JobTable::next_fire() const {
 std::vector<Occurrence> JobTable::pop_due(std::int64_t now_s, std::vector<Popped>& popped,
                                           std::size_t max) {
   std::vector<Occurrence> due;
-  due.reserve(std::min(max, heap_.size()));
   std::lock_guard g(mu_);
+  due.reserve(std::min(max, heap_.size()));  // under the lock: an add() may be growing the heap
   while (!heap_.empty() && heap_.top().fire <= now_s && due.size() < max) {
     const HeapEntry h = heap_.pop();
     JobSlot& s = slots_[h.slot];
