@@ -186,6 +186,13 @@ class TimedStore final : public Store {
   std::vector<PublishedJobRow> published_jobs() override {
     return timed("published_jobs", [&] { return inner_->published_jobs(); });
   }
+  RunRequest request_run(std::string_view job, std::string_view by, std::string_view note) override {
+    return timed("request_run", [&] { return inner_->request_run(job, by, note); });
+  }
+  std::vector<RunRequest> pending_requests(std::string_view node_id,
+                                           std::chrono::sys_seconds since) override {
+    return timed("pending_requests", [&] { return inner_->pending_requests(node_id, since); });
+  }
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
     return timed("claim", [&] { return inner_->claim(r); });
   }

@@ -12,8 +12,9 @@
 //    store's clock, the instant is not ahead of the store's clock by more than max_clock_skew,
 //    and the instant is newer than what retention has pruned for the job;
 //  - overlap: `forbid` records `skipped_overlap` instead of claiming when an earlier occurrence
-//    of the job is active under a live lease; `replace` moves the earlier active ones to
-//    `interrupted` in the same transaction as the claim;
+//    of the job (same node part; earlier by (scheduled_at, request)) is active under a live
+//    lease; `replace` moves the earlier active ones to `interrupted` in the same transaction
+//    as the claim;
 //  - a `running` mark is applied only while its holder's lease is live; a `lost` mark only once
 //    it is not (so no node can declare a live node's run lost, nor start a run after its lease
 //    expired in the store);
@@ -55,14 +56,22 @@ class StoreError : public std::runtime_error {
   Kind kind_;
 };
 
-// One scheduled tick of a job. `node` is empty except for run_on: every_node jobs,
-// whose occurrences are per node.
+// One scheduled tick of a job, or one run asked for (`solocron trigger`). `node` is empty
+// except for run_on: every_node jobs, whose occurrences are per node. `request` is 0 for the
+// schedule's occurrences; a requested run has its request's id, and the instant it was asked
+// at as scheduled_at, so that it never takes the key of a scheduled tick in the same second.
 struct OccurrenceKey {
   std::string job;
   std::chrono::sys_seconds scheduled_at;
   std::string node;
+  std::int64_t request = 0;
   friend bool operator==(const OccurrenceKey&, const OccurrenceKey&) = default;
 };
+// What started an occurrence: "schedule", or "manual" for a run asked for. Jobs see it as
+// SOLOCRON_TRIGGER (X-Solocron-Trigger), records show it.
+inline std::string_view trigger_of(const OccurrenceKey& key) {
+  return key.request != 0 ? "manual" : "schedule";
+}
 
 enum class RunState {
   claimed,
@@ -140,6 +149,20 @@ struct RunRecord {
   std::optional<int> signal;
   std::string output_tail;
   std::string message;
+  // A requested run (key.request != 0): who asked, and why.
+  std::string requested_by;
+  std::string note;
+};
+
+// A request for one run of a job now (`solocron trigger`), kept in the store so that any node
+// that has the job claims it, like an occurrence, under the key (job, at, request = id).
+struct RunRequest {
+  std::int64_t id = 0;  // ids grow: a later request has a larger one
+  std::string job;
+  std::chrono::sys_seconds at{};  // the store's clock when asked, whole seconds
+  StoreTime requested_at{};
+  std::string requested_by;
+  std::string note;
 };
 
 // Takes over an occurrence (compare-and-set on its fence): applied only if the stored fence is
@@ -245,10 +268,21 @@ class Store {
   // The sets published by nodes whose lease is live, under that lease; by job, then node.
   virtual std::vector<PublishedJobRow> published_jobs() = 0;
 
+  // --- requested runs ---
+  // Records a request for one run of `job`, asked now by the store's clock, under a new id.
+  virtual RunRequest request_run(std::string_view job, std::string_view requested_by,
+                                 std::string_view note) = 0;
+  // The requests asked at or after `since` that have no record yet, oldest first (at most
+  // 1,000): no record with the request's key and node '' (a job run once in the cluster) or
+  // node `node_id` (an every_node job, whose nodes each run it).
+  virtual std::vector<RunRequest> pending_requests(std::string_view node_id,
+                                                   std::chrono::sys_seconds since) = 0;
+
   // --- history (sections 6, 11) ---
   virtual std::vector<RunRecord> history(const HistoryQuery& query) = 0;
-  // Per job: the latest scheduled_at recorded in any state, or pruned by retention (misfire
-  // detection starts after it); nullopt for a job with no history.
+  // Per job: the latest scheduled_at of the schedule's occurrences (request 0) recorded in any
+  // state, or pruned by retention (misfire detection starts after it); nullopt for a job with
+  // no history.
   virtual std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
       std::span<const std::string> jobs) = 0;
   // The active (claimed or running) occurrences held by `node_id` (under any of its leases),

@@ -33,6 +33,7 @@ void print_history(const std::vector<RunRecord>& records, bool json) {
        "MESSAGE"}};
   for (const auto& r : records) {
     std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
+    if (r.key.request != 0) job += " [manual " + std::to_string(r.key.request) + "]";
     rows.push_back({format_rfc3339(r.key.scheduled_at, "UTC", true), job,
                     std::string(to_string(r.state)), r.node.empty() ? "-" : r.node,
                     r.fence != 0 ? std::to_string(r.fence) : "-", std::to_string(r.attempt),
@@ -57,18 +58,6 @@ void print_nodes(Store& store, bool json) {
                     detail::format_duration(now - n.renewed_at), format_store_time(n.expires_at)});
   }
   std::cout << render_table(rows);
-}
-
-// Runs `body`, turning store failures into a message and exit status 1.
-template <class F>
-void guarded(int& exit_code, F body) {
-  try {
-    body();
-    exit_code = 0;
-  } catch (const StoreError& e) {
-    print_error(e.what());
-    exit_code = e.kind() == StoreError::Kind::invalid ? 2 : 1;
-  }
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 
+#include "cli/user_text.hpp"
 #include "config/config.hpp"
 #include "solocron/store.hpp"
 
@@ -43,5 +45,22 @@ struct StoreOptions {
   // nor upgraded, and migrate() only checks that its schema is the one this binary reads.
   std::unique_ptr<Store> open(const OpenOptions& options = {}) const;
 };
+
+// Runs a command's `body`, turning store failures into a message and exit status 1 (2 for
+// StoreError::invalid: bad input). `body` returns the exit status, or nothing for 0.
+template <class F>
+void guarded(int& exit_code, F body) {
+  try {
+    if constexpr (std::is_void_v<decltype(body())>) {
+      body();
+      exit_code = 0;
+    } else {
+      exit_code = body();
+    }
+  } catch (const StoreError& e) {
+    print_error(e.what());
+    exit_code = e.kind() == StoreError::Kind::invalid ? 2 : 1;
+  }
+}
 
 }  // namespace solocron::cli

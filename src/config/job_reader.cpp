@@ -21,7 +21,7 @@ const std::initializer_list<std::string_view> kJobKeys = {
 
 // Set by solocron for every run (section 12 of the cluster contract); a job cannot set them.
 const std::initializer_list<std::string_view> kContractVariables = {
-    "SOLOCRON_JOB", "SOLOCRON_SCHEDULED_AT", "SOLOCRON_NODE", "SOLOCRON_FENCE", "SOLOCRON_ATTEMPT"};
+    "SOLOCRON_JOB", "SOLOCRON_SCHEDULED_AT", "SOLOCRON_NODE", "SOLOCRON_FENCE", "SOLOCRON_ATTEMPT", "SOLOCRON_TRIGGER"};
 
 // POSIX names ([A-Za-z_][A-Za-z0-9_]*): what execve and every shell accept as a variable.
 std::optional<std::string> env_name_error(const std::string& name) {

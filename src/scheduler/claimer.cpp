@@ -157,7 +157,8 @@ void Claimer::submit(std::vector<Occurrence> occs) {
     o.fallback = delay.count() > 0;
     // Jitter waits here, among the occurrences this node holds (catch-up leaves them alone).
     // Stagger and jitter add up: every node waits the same jitter, then their rank.
-    const auto jitter = o.def->jitter_delay(o.at);
+    // A run asked for starts now: jitter spreads the schedule's herd, not a request.
+    const auto jitter = o.request ? std::chrono::milliseconds(0) : o.def->jitter_delay(o.at);
     by_delay[delay + jitter].push_back(std::move(o));
   }
   for (auto& [delay, batch] : by_delay) pending_.emplace(now + delay, std::move(batch));
@@ -234,7 +235,8 @@ void Claimer::job_ran(const std::string& job) {
 // --- claims ---
 
 OccurrenceKey Claimer::key_of(const Occurrence& o) const {
-  return {o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id_ : std::string()};
+  return {o.def->name, o.at, o.def->run_on == RunOn::every_node ? node_id_ : std::string(),
+          o.request};
 }
 
 void Claimer::not_claimed(const std::vector<Occurrence>& occs, const std::string& why) {

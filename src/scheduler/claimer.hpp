@@ -11,8 +11,9 @@
 //
 // Once per heartbeat it sweeps (sweep.cpp): it finds runs whose holder's lease is gone (lost,
 // or taken over when never started), re-claims lost at_least_once runs of jobs it has, stops
-// its own runs that the store no longer considers its own, catches up after a
-// (re-)registration (catch_up.cpp), and applies retention.
+// its own runs that the store no longer considers its own, takes the runs asked for
+// (`solocron trigger`) of jobs it has, catches up after a (re-)registration (catch_up.cpp),
+// and applies retention.
 #pragma once
 
 #include <condition_variable>
@@ -138,6 +139,7 @@ class Claimer {
   void stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq);
   void prune_some();
   void publish_jobs();
+  void take_requests();
   void miss_expired_waiting();
 
   // catch_up.cpp: false when the store failed (tried again at the next heartbeat).
@@ -168,6 +170,8 @@ class Claimer {
   std::multimap<SteadyTime, MissedRequest> missed_later_;  // until no node may still claim them
   std::vector<Occurrence> retry_;  // claims or records that failed: decided again when healthy
   std::vector<std::string> live_nodes_;  // sorted
+  // Requests handed on while the store still lists them pending (claimer thread only).
+  std::set<std::int64_t> requests_taken_;
   // Jobs whose history grew since they were last pruned: by how many records, since when.
   struct Growth {
     std::size_t records = 0;

@@ -124,6 +124,7 @@ struct Occurrence {
   std::chrono::sys_seconds at{};
   bool misfired = false;  // skipped by a clock step, a stall or downtime
   bool fallback = false;  // another node is preferred for it: ask the store before claiming
+  std::int64_t request = 0;  // a run asked for (`solocron trigger`): its request's id
 };
 
 // The jobs of this node. Thread-safe; the timer loop, the claimer (catch-up) and the public

@@ -20,6 +20,9 @@ namespace {
 constexpr auto kReclaimWindow = std::chrono::hours(24);
 constexpr std::size_t kMaxReclaimsPerSweep = 1000;
 constexpr std::size_t kPrunesPerSweep = 64;
+// A run asked for is taken within this long of the request (or its job's starting_deadline,
+// after which it is recorded missed): a request for a job no live node has is not kept as work.
+constexpr auto kRequestWindow = std::chrono::hours(1);
 // Retention takes the store's locks (PostgreSQL makes concurrent claims wait while it deletes),
 // so it stays out of the way of claiming: a job is pruned once its history grew by a tenth of
 // history_keep_last, or a minute after it first grew.
@@ -35,6 +38,34 @@ bool reclaims_lost(const JobDef& def) {
 }
 
 }  // namespace
+
+// Runs asked for (`solocron trigger`) go through dispatch like due occurrences: the
+// starting_deadline applies, the claim decides which node runs them and the overlap policy
+// whether they run. A node that does not have the job leaves its requests alone.
+void Claimer::take_requests() {
+  if (jobs_.size() == 0) return;
+  const auto now = cluster_clock_.now();
+  std::vector<RunRequest> pending;
+  try {
+    pending = store_.pending_requests(
+        node_id_, std::chrono::floor<std::chrono::seconds>(now - kRequestWindow));
+  } catch (const std::exception& ex) {
+    events_.store_error("requests", ex);
+    return;
+  }
+  std::vector<Occurrence> occs;
+  std::set<std::int64_t> still;
+  for (const RunRequest& r : pending) {
+    still.insert(r.id);
+    if (requests_taken_.count(r.id)) continue;  // handed on already, its claim not yet stored
+    auto def = jobs_.def_of(r.job);
+    if (!def || !def->store_backed()) continue;
+    occs.push_back(Occurrence{std::move(def), r.at, false, false, r.id});
+    requests_taken_.insert(r.id);
+  }
+  std::erase_if(requests_taken_, [&](std::int64_t id) { return !still.count(id); });
+  if (!occs.empty()) redecide_(std::move(occs), now);
+}
 
 void Claimer::sweep() {
   if (!session_.valid()) return;
@@ -59,6 +90,7 @@ void Claimer::sweep() {
     redecide_(std::move(again), cluster_clock_.now());
   }
   publish_jobs();
+  take_requests();
   try {
     const std::uint64_t seq = registry_.sequence();
     stop_replaced(store_.active_runs(node_id_), seq);

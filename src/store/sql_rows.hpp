@@ -18,10 +18,14 @@
 namespace solocron::detail {
 
 // SECONDS(col) and MS(col) make the SQL that yields `col` as epoch seconds / milliseconds.
-#define SOLOCRON_RUN_COLUMNS(SECONDS, MS) \
+// A requested run's asker and note come from its request (the unqualified `request` is the
+// run's: solocron_requests has no such column).
+#define SOLOCRON_RUN_COLUMNS(SECONDS, MS)                                                  \
   "job, node_key, " SECONDS("scheduled_at") ", state, node, lease_token, fence, attempt, " \
       MS("claimed_at") ", " MS("started_at") ", " MS("finished_at")                       \
-      ", exit_code, signal, output_tail, message"
+      ", exit_code, signal, output_tail, message, request, "                              \
+      "COALESCE((SELECT q.requested_by FROM solocron_requests q WHERE q.id = request), ''), " \
+      "COALESCE((SELECT q.note FROM solocron_requests q WHERE q.id = request), '')"
 #define SOLOCRON_LEASE_COLUMNS(MS) \
   "node_id, token, " MS("registered_at") ", " MS("renewed_at") ", " MS("expires_at")
 // For a schema whose times are stored as those integers already (SQLite).
@@ -62,6 +66,9 @@ RunRecord read_run(const Row& row, int c = 0) {
   r.signal = nullable_small(row, c + 12);
   r.output_tail = std::string(row.text(c + 13));
   r.message = std::string(row.text(c + 14));
+  r.key.request = row.integer(c + 15);
+  r.requested_by = std::string(row.text(c + 16));
+  r.note = std::string(row.text(c + 17));
   return r;
 }
 

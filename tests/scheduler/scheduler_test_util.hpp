@@ -237,6 +237,15 @@ class CuttableStore final : public Store {
     return inner_.publish_jobs(node_id, token, jobs);
   }
   std::vector<PublishedJobRow> published_jobs() override { check(); return inner_.published_jobs(); }
+  RunRequest request_run(std::string_view job, std::string_view by, std::string_view note) override {
+    check();
+    return inner_.request_run(job, by, note);
+  }
+  std::vector<RunRequest> pending_requests(std::string_view node_id,
+                                           std::chrono::sys_seconds since) override {
+    check();
+    return inner_.pending_requests(node_id, since);
+  }
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
     check();
     return inner_.claim(r);

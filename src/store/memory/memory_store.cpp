@@ -14,10 +14,10 @@ using std::chrono::milliseconds;
 using std::chrono::sys_seconds;
 
 struct MemoryStore::State {
-  // Ordered by job, then the every_node part, then time: the occurrences that can overlap
-  // one another are one contiguous range.
-  using Key = std::tuple<std::string, std::string, sys_seconds>;
-  static Key key_of(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at}; }
+  // Ordered by job, then the every_node part, then time and request: the occurrences that can
+  // overlap one another are one contiguous range, in the order overlap judges "earlier".
+  using Key = std::tuple<std::string, std::string, sys_seconds, std::int64_t>;
+  static Key key_of(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at, k.request}; }
 
   explicit State(NowSource source) : now_source(std::move(source)) {}
 
@@ -39,10 +39,20 @@ struct MemoryStore::State {
   }
   // The earlier occurrences of `k`'s job (same every_node part).
   auto earlier(const OccurrenceKey& k) {
-    return std::pair(runs.lower_bound({k.job, k.node, sys_seconds::min()}),
+    return std::pair(runs.lower_bound({k.job, k.node, sys_seconds::min(), 0}),
                      runs.lower_bound(key_of(k)));
   }
 
+  // A new record for `key`, with its request's asker and note.
+  RunRecord record_for(const OccurrenceKey& key) const {
+    RunRecord record;
+    record.key = key;
+    if (auto it = requests.find(key.request); key.request != 0 && it != requests.end()) {
+      record.requested_by = it->second.requested_by;
+      record.note = it->second.note;
+    }
+    return record;
+  }
   ClaimResult claim(const ClaimRequest& request, StoreTime at);
   bool update(const StateUpdate& u, StoreTime at);
   std::optional<RunRecord> reclaim(const ReclaimRequest& request, StoreTime at);
@@ -56,6 +66,8 @@ struct MemoryStore::State {
   std::map<std::string, NodeLease, std::less<>> leases;
   std::map<Key, RunRecord> runs;
   std::map<std::string, sys_seconds, std::less<>> pruned_through;  // per job
+  std::int64_t next_request = 1;
+  std::map<std::int64_t, RunRequest> requests;  // by id
   struct Published {
     std::int64_t lease_token = 0;
     StoreTime at{};
@@ -175,8 +187,7 @@ ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at)
     result.outcome = ClaimResult::Outcome::taken;
     return result;
   }
-  RunRecord record;
-  record.key = key;
+  RunRecord record = record_for(key);
   record.node = request.node_id;
   record.lease_token = request.lease_token;
   record.claimed_at = at;
@@ -256,8 +267,7 @@ std::vector<bool> MemoryStore::record_missed(std::span<const OccurrenceKey> keys
       inserted.push_back(false);
       continue;
     }
-    RunRecord record;
-    record.key = key;
+    RunRecord record = state_->record_for(key);
     record.state = RunState::missed;
     record.finished_at = now;
     // Keeps an existing record.
@@ -283,8 +293,7 @@ std::optional<RunRecord> MemoryStore::State::reclaim(const ReclaimRequest& reque
   const bool given_up =
       held.state == RunState::lost || (is_active(held.state) && !holder_live(held, at));
   if (!given_up || !lease_live(request.node_id, request.lease_token, at)) return std::nullopt;
-  RunRecord fresh;
-  fresh.key = held.key;
+  RunRecord fresh = record_for(held.key);
   fresh.state = RunState::claimed;
   fresh.node = request.node_id;
   fresh.lease_token = request.lease_token;
@@ -305,6 +314,32 @@ std::vector<std::optional<RunRecord>> MemoryStore::reclaim(
   return out;
 }
 
+// --- requested runs ---
+
+RunRequest MemoryStore::request_run(std::string_view job, std::string_view requested_by,
+                                    std::string_view note) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  RunRequest r{state_->next_request++, std::string(job), std::chrono::floor<std::chrono::seconds>(now),
+               now, std::string(requested_by), std::string(note)};
+  state_->requests.emplace(r.id, r);
+  return r;
+}
+
+std::vector<RunRequest> MemoryStore::pending_requests(std::string_view node_id,
+                                                      sys_seconds since) {
+  std::lock_guard lock(state_->mutex);
+  std::vector<RunRequest> out;
+  for (const auto& [id, r] : state_->requests) {
+    if (r.at < since) continue;
+    const bool done = state_->runs.contains({r.job, "", r.at, id}) ||
+                      state_->runs.contains({r.job, std::string(node_id), r.at, id});
+    if (!done) out.push_back(r);
+    if (out.size() == 1000) break;
+  }
+  return out;
+}
+
 // --- history ---
 
 std::vector<RunRecord> MemoryStore::history(const HistoryQuery& query) {
@@ -322,8 +357,8 @@ std::vector<RunRecord> MemoryStore::history(const HistoryQuery& query) {
   }
   // Newest first; ties (every_node, several jobs) in a stable, documented order.
   std::sort(out.begin(), out.end(), [](const RunRecord& a, const RunRecord& b) {
-    return std::tie(b.key.scheduled_at, a.key.job, a.key.node) <
-           std::tie(a.key.scheduled_at, b.key.job, b.key.node);
+    return std::tie(b.key.scheduled_at, a.key.job, a.key.node, a.key.request) <
+           std::tie(a.key.scheduled_at, b.key.job, b.key.node, b.key.request);
   });
   if (out.size() > query.limit) out.resize(query.limit);
   return out;
@@ -338,8 +373,9 @@ std::vector<std::optional<sys_seconds>> MemoryStore::last_scheduled(
     if (auto p = state_->pruned_through.find(job); p != state_->pruned_through.end()) {
       latest = p->second;
     }
-    for (auto it = state_->runs.lower_bound({job, "", sys_seconds::min()});
+    for (auto it = state_->runs.lower_bound({job, "", sys_seconds::min(), 0});
          it != state_->runs.end() && std::get<0>(it->first) == job; ++it) {
+      if (it->second.key.request != 0) continue;  // requested runs are not the schedule's
       latest = std::max(latest.value_or(sys_seconds::min()), it->second.key.scheduled_at);
     }
     out.push_back(latest);
@@ -376,14 +412,14 @@ void MemoryStore::prune(std::string_view job, std::size_t keep_last,
   auto& runs = state_->runs;
   const StoreTime now = state_->now();
   std::vector<std::map<State::Key, RunRecord>::iterator> of_job;
-  for (auto it = runs.lower_bound({std::string(job), "", sys_seconds::min()});
+  for (auto it = runs.lower_bound({std::string(job), "", sys_seconds::min(), 0});
        it != runs.end() && std::get<0>(it->first) == job; ++it) {
     of_job.push_back(it);
   }
   // Newest first, as history() lists them.
   std::sort(of_job.begin(), of_job.end(), [](auto a, auto b) {
-    return std::tie(b->second.key.scheduled_at, a->second.key.node) <
-           std::tie(a->second.key.scheduled_at, b->second.key.node);
+    return std::tie(b->second.key.scheduled_at, a->second.key.node, a->second.key.request) <
+           std::tie(a->second.key.scheduled_at, b->second.key.node, b->second.key.request);
   });
   std::optional<sys_seconds> newest_deleted;
   for (std::size_t i = 0; i < of_job.size(); ++i) {

@@ -45,6 +45,11 @@ class MemoryStore final : public Store {
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
 
+  RunRequest request_run(std::string_view job, std::string_view requested_by,
+                         std::string_view note) override;
+  std::vector<RunRequest> pending_requests(std::string_view node_id,
+                                           std::chrono::sys_seconds since) override;
+
   std::vector<RunRecord> history(const HistoryQuery& query) override;
   std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
       std::span<const std::string> jobs) override;

@@ -11,18 +11,18 @@ namespace solocron::detail {
 
 namespace {
 
-// $1 request index, $2 job, $3 node_key, $4 scheduled_at (epoch s), $5 claiming node,
-// $6 its lease token, $7 overlap forbid, $8 max_clock_skew (ms), $9 store as running (the
-// claimant starts at once: the claim is its running mark). The lease check, the skew
+// $1 request index, $2 job, $3 node_key, $4 scheduled_at (epoch s), $5 the key's request,
+// $6 claiming node, $7 its lease token, $8 overlap forbid, $9 max_clock_skew (ms), $10 store
+// as running (the claimant starts at once: the claim is its running mark). The lease check, the skew
 // guard, the retention mark and the overlap check are in the same statement as the insert;
 // the rows are inserted in key order so that two nodes claiming overlapping batches wait for
 // each other instead of deadlocking.
 constexpr const char* kClaimSql = R"sql(
 WITH req AS (
   SELECT x.*, to_timestamp(x.at) AS sched
-  FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],
-              $7::bool[], $8::bigint[], $9::bool[]) AS x(i, job, node_key, at, node,
-                                                         lease_token, forbid, skew_ms, start)
+  FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
+              $7::bigint[], $8::bool[], $9::bigint[], $10::bool[])
+       AS x(i, job, node_key, at, request, node, lease_token, forbid, skew_ms, start)
 ), cls AS (
   SELECT r.*,
          NOT EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = r.node
@@ -33,28 +33,31 @@ WITH req AS (
          r.forbid AND EXISTS (
            SELECT 1 FROM solocron_runs p JOIN solocron_nodes n ON n.node_id = p.node
              AND n.token = p.lease_token
-           WHERE p.job = r.job AND p.node_key = r.node_key AND p.scheduled_at < r.sched
+           WHERE p.job = r.job AND p.node_key = r.node_key
+             AND (p.scheduled_at, p.request) < (r.sched, r.request)
              AND p.state IN ('claimed', 'running') AND n.expires_at > now()) AS blocked
   FROM req r
 ), ins AS (
-  INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, lease_token, fence,
-                             claimed_at, started_at, finished_at)
-  SELECT job, node_key, sched,
+  INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, lease_token,
+                             fence, claimed_at, started_at, finished_at)
+  SELECT job, node_key, sched, request,
          CASE WHEN blocked THEN 'skipped_overlap' WHEN start THEN 'running' ELSE 'claimed' END,
          node, lease_token, CASE WHEN blocked THEN 0 ELSE nextval('solocron_fence') END, now(),
          CASE WHEN start AND NOT blocked THEN now() END, CASE WHEN blocked THEN now() END
   FROM cls WHERE NOT no_lease AND NOT too_early AND NOT pruned
-  ORDER BY job, node_key, sched
+  ORDER BY job, node_key, sched, request
   ON CONFLICT DO NOTHING
-  RETURNING job, node_key, scheduled_at, fence, state
+  RETURNING job, node_key, scheduled_at, request, fence, state
 )
 SELECT c.i, c.no_lease, c.too_early, i.fence, i.state, solocron_ms(now())
 FROM cls c LEFT JOIN ins i
   ON i.job = c.job AND i.node_key = c.node_key AND i.scheduled_at = c.sched
+     AND i.request = c.request
 )sql";
 
-using KeyTuple = std::tuple<const std::string&, const std::string&, std::chrono::sys_seconds>;
-KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at}; }
+using KeyTuple = std::tuple<const std::string&, const std::string&, std::chrono::sys_seconds,
+                            std::int64_t>;
+KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at, k.request}; }
 
 }  // namespace
 
@@ -103,17 +106,19 @@ ClaimResult PostgresStore::claim_replacing(const ClaimRequest& request) {
     if (result.outcome == ClaimResult::Outcome::won) {
       auto r = conn_.exec(
           "UPDATE solocron_runs SET state = 'interrupted', finished_at = now()"
-          " WHERE job = $1 AND node_key = $2 AND scheduled_at < to_timestamp($3::bigint)"
+          " WHERE job = $1 AND node_key = $2"
+          " AND (scheduled_at, request) < (to_timestamp($3::bigint), $4::bigint)"
           " AND state IN ('claimed', 'running')"
-          " RETURNING extract(epoch FROM scheduled_at)::bigint",
+          " RETURNING extract(epoch FROM scheduled_at)::bigint, request",
           PgParams()
               .add(request.key.job)
               .add(request.key.node)
-              .add(request.key.scheduled_at.time_since_epoch().count()));
+              .add(request.key.scheduled_at.time_since_epoch().count())
+              .add(request.key.request));
       for (int i = 0; i < r.rows(); ++i) {
         result.replaced.push_back({request.key.job,
                                    std::chrono::sys_seconds(std::chrono::seconds(r.integer(i, 0))),
-                                   request.key.node});
+                                   request.key.node, r.integer(i, 1)});
       }
     }
     conn_.exec("COMMIT");

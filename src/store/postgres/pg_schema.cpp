@@ -87,6 +87,21 @@ CREATE TABLE solocron_jobs (
   PRIMARY KEY (node_id, job)
 );
 )sql",
+    // 4: requested runs (`solocron trigger`): a run asked for is keyed by its request too.
+    R"sql(
+ALTER TABLE solocron_runs ADD COLUMN request bigint NOT NULL DEFAULT 0;
+ALTER TABLE solocron_runs DROP CONSTRAINT solocron_runs_pkey,
+                          ADD PRIMARY KEY (job, node_key, scheduled_at, request);
+CREATE TABLE solocron_requests (
+  id           bigserial PRIMARY KEY,
+  job          text NOT NULL,
+  at           timestamptz NOT NULL,  -- the occurrence's instant: requested_at in whole seconds
+  requested_at timestamptz NOT NULL,
+  requested_by text NOT NULL,
+  note         text NOT NULL
+);
+CREATE INDEX solocron_requests_by_time ON solocron_requests (at);
+)sql",
 };
 
 }  // namespace

@@ -219,11 +219,11 @@ std::vector<bool> PostgresStore::update(std::span<const StateUpdate> updates) {
         " output_tail = CASE WHEN u.terminal THEN u.tail ELSE r.output_tail END,"
         " message = CASE WHEN u.terminal THEN u.message ELSE r.message END"
         " FROM (SELECT x.*, x.state NOT IN ('claimed', 'running') AS terminal FROM unnest("
-        "  $1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],"
-        "  $7::int[], $8::int[], $9::text[], $10::text[])"
-        "  AS x(i, job, node_key, at, fence, state, exit_code, signal, tail, message)) u"
+        "  $1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],"
+        "  $7::text[], $8::int[], $9::int[], $10::text[], $11::text[])"
+        "  AS x(i, job, node_key, at, request, fence, state, exit_code, signal, tail, message)) u"
         " WHERE r.job = u.job AND r.node_key = u.node_key"
-        " AND r.scheduled_at = to_timestamp(u.at) AND r.fence = u.fence"
+        " AND r.scheduled_at = to_timestamp(u.at) AND r.request = u.request AND r.fence = u.fence"
         " AND r.state IN ('claimed', 'running') AND u.state <> 'claimed'"
         " AND CASE u.state WHEN 'running' THEN " SOLOCRON_PG_HOLDER_LIVE("r")
         "  WHEN 'lost' THEN NOT " SOLOCRON_PG_HOLDER_LIVE("r") " ELSE true END"
@@ -243,24 +243,28 @@ std::vector<bool> PostgresStore::record_missed(std::span<const OccurrenceKey> ke
   auto r = retrying([&] {
     // Sorted like claims, so that concurrent inserts of the same keys wait, never deadlock.
     return conn_.exec(
-        "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence,"
+        "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence,"
         " finished_at)"
-        " SELECT job, node_key, to_timestamp(at), 'missed', '', 0, now()"
-        " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[]) AS x(i, job, node_key, at)"
+        " SELECT job, node_key, to_timestamp(at), request, 'missed', '', 0, now()"
+        " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])"
+        "  AS x(i, job, node_key, at, request)"
         " WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned p"
         "  WHERE p.job = x.job AND p.through >= to_timestamp(x.at))"
-        " ORDER BY job, node_key, at ON CONFLICT DO NOTHING"
-        " RETURNING job, node_key, extract(epoch FROM scheduled_at)::bigint",
+        " ORDER BY job, node_key, at, request ON CONFLICT DO NOTHING"
+        " RETURNING job, node_key, extract(epoch FROM scheduled_at)::bigint, request",
         batch.params({}));
   });
   // Inserted rows name their key; a request's index is found by it (keys are unique in a batch
   // the scheduler sends; a repeated key is answered once).
-  std::map<std::tuple<std::string, std::string, std::int64_t>, std::size_t> index;
+  std::map<std::tuple<std::string, std::string, std::int64_t, std::int64_t>, std::size_t> index;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    index.try_emplace({keys[i].job, keys[i].node, keys[i].scheduled_at.time_since_epoch().count()}, i);
+    index.try_emplace(
+        {keys[i].job, keys[i].node, keys[i].scheduled_at.time_since_epoch().count(), keys[i].request},
+        i);
   }
   for (int row = 0; row < r.rows(); ++row) {
-    auto it = index.find({std::string(r.text(row, 0)), std::string(r.text(row, 1)), r.integer(row, 2)});
+    auto it = index.find({std::string(r.text(row, 0)), std::string(r.text(row, 1)),
+                          r.integer(row, 2), r.integer(row, 3)});
     if (it != index.end()) inserted[it->second] = true;
   }
   return inserted;
@@ -274,10 +278,11 @@ std::vector<bool> PostgresStore::recorded(std::span<const OccurrenceKey> keys) {
   std::lock_guard lock(mutex_);
   auto r = conn_.exec_prepared(
       "solocron_recorded",
-      "SELECT x.i FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[])"
-      " AS x(i, job, node_key, at)"
+      "SELECT x.i FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])"
+      " AS x(i, job, node_key, at, request)"
       " WHERE EXISTS (SELECT 1 FROM solocron_runs r WHERE r.job = x.job"
-      "  AND r.node_key = x.node_key AND r.scheduled_at = to_timestamp(x.at))"
+      "  AND r.node_key = x.node_key AND r.scheduled_at = to_timestamp(x.at)"
+      "  AND r.request = x.request)"
       " OR EXISTS (SELECT 1 FROM solocron_pruned p WHERE p.job = x.job"
       "  AND p.through >= to_timestamp(x.at))",
       batch.params({}));
@@ -310,10 +315,11 @@ std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
         " fence = nextval('solocron_fence'), claimed_at = now(), started_at = NULL,"
         " finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = ''"
         " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
-        "  $6::text[], $7::bigint[], $8::int[])"
-        "  AS q(i, k_job, k_node, k_at, k_fence, claimant, claimant_token, new_attempt)"
+        "  $6::bigint[], $7::text[], $8::bigint[], $9::int[])"
+        "  AS q(i, k_job, k_node, k_at, k_request, k_fence, claimant, claimant_token, new_attempt)"
         " WHERE r.job = q.k_job AND r.node_key = q.k_node"
-        " AND r.scheduled_at = to_timestamp(q.k_at) AND r.fence = q.k_fence"
+        " AND r.scheduled_at = to_timestamp(q.k_at) AND r.request = q.k_request"
+        " AND r.fence = q.k_fence"
         " AND (r.state = 'lost' OR (r.state IN ('claimed', 'running')"
         "  AND NOT " SOLOCRON_PG_HOLDER_LIVE("r") "))"
         " AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
@@ -323,6 +329,42 @@ std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
   });
   for (int i = 0; i < r.rows(); ++i) {
     out.at(static_cast<std::size_t>(r.integer(i, 0))) = read_run(r.row(i), 1);
+  }
+  return out;
+}
+
+// --- requested runs ---
+
+RunRequest PostgresStore::request_run(std::string_view job, std::string_view requested_by,
+                                      std::string_view note) {
+  std::lock_guard lock(mutex_);
+  // Not retried: a request whose reply was lost may have been stored, and a second would be a
+  // second run. The caller sees the error and can look.
+  auto r = conn_.exec(
+      "INSERT INTO solocron_requests (job, at, requested_at, requested_by, note)"
+      " SELECT $1, date_trunc('second', t), t, $2, $3 FROM (SELECT now() AS t) n"
+      " RETURNING id, " PG_SECONDS("at") ", " PG_MS("requested_at"),
+      PgParams().add(std::string(job)).add(std::string(requested_by)).add(std::string(note)));
+  return RunRequest{r.integer(0, 0), std::string(job), sys_seconds(seconds(r.integer(0, 1))),
+                    store_time_ms(r.integer(0, 2)), std::string(requested_by), std::string(note)};
+}
+
+std::vector<RunRequest> PostgresStore::pending_requests(std::string_view node_id,
+                                                        sys_seconds since) {
+  std::lock_guard lock(mutex_);
+  auto r = conn_.exec_prepared(
+      "solocron_pending_requests",
+      "SELECT id, job, " PG_SECONDS("at") ", " PG_MS("requested_at") ", requested_by, note"
+      " FROM solocron_requests q WHERE q.at >= to_timestamp($2::bigint)"
+      " AND NOT EXISTS (SELECT 1 FROM solocron_runs r WHERE r.job = q.job"
+      "  AND r.node_key IN ('', $1) AND r.scheduled_at = q.at AND r.request = q.id)"
+      " ORDER BY id LIMIT 1000",
+      PgParams().add(std::string(node_id)).add(secs(since)));
+  std::vector<RunRequest> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.integer(i, 0), std::string(r.text(i, 1)), sys_seconds(seconds(r.integer(i, 2))),
+                   store_time_ms(r.integer(i, 3)), std::string(r.text(i, 4)),
+                   std::string(r.text(i, 5))});
   }
   return out;
 }
@@ -358,7 +400,7 @@ std::vector<RunRecord> PostgresStore::history(const HistoryQuery& query) {
                  " AND ($2::bigint IS NULL OR scheduled_at >= to_timestamp($2::bigint))"
                  " AND ($4::bigint IS NULL OR scheduled_at < to_timestamp($4::bigint))"
                  " AND ($5::text[] IS NULL OR state = ANY($5::text[]))"
-                 " ORDER BY scheduled_at DESC, job, node_key LIMIT $3",
+                 " ORDER BY scheduled_at DESC, job, node_key, request LIMIT $3",
                  p));
 }
 
@@ -372,7 +414,7 @@ std::vector<std::optional<sys_seconds>> PostgresStore::last_scheduled(
   // greatest() ignores NULLs: a job known only by its retention mark, or only by records.
   auto r = conn_.exec(
       "SELECT " PG_SECONDS("greatest((SELECT max(scheduled_at) FROM solocron_runs r"
-                           " WHERE r.job = j.job), (SELECT through FROM solocron_pruned p"
+                           " WHERE r.job = j.job AND r.request = 0), (SELECT through FROM solocron_pruned p"
                            " WHERE p.job = j.job))")
       " FROM unnest($1::text[]) WITH ORDINALITY AS j(job, i) ORDER BY j.i",
       PgParams().add(names.str()));
@@ -387,7 +429,7 @@ std::vector<RunRecord> PostgresStore::active_runs(std::string_view node_id) {
   std::lock_guard lock(mutex_);
   return read_runs(conn_.exec("SELECT " RUN_COLUMNS " FROM solocron_runs"
                               " WHERE node = $1 AND state IN ('claimed', 'running')"
-                              " ORDER BY scheduled_at, job, node_key",
+                              " ORDER BY scheduled_at, job, node_key, request",
                               PgParams().add(std::string(node_id))));
 }
 
@@ -397,7 +439,7 @@ std::vector<RunRecord> PostgresStore::orphaned_runs() {
       "SELECT " RUN_COLUMNS " FROM solocron_runs r WHERE state IN ('claimed', 'running')"
       " AND NOT EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = r.node"
       " AND n.token = r.lease_token AND n.expires_at > now())"
-      " ORDER BY scheduled_at, job, node_key"));
+      " ORDER BY scheduled_at, job, node_key, request"));
 }
 
 void PostgresStore::prune(std::string_view job, std::size_t keep_last,
@@ -419,10 +461,11 @@ void PostgresStore::prune(std::string_view job, std::size_t keep_last,
     // Active records carry the fence that guards their holder's writes: never pruned.
     conn_.exec(
         "WITH gone AS ("
-        " DELETE FROM solocron_runs r USING (SELECT node_key, scheduled_at, state,"
-        "  row_number() OVER (ORDER BY scheduled_at DESC, node_key) AS n"
+        " DELETE FROM solocron_runs r USING (SELECT node_key, scheduled_at, request, state,"
+        "  row_number() OVER (ORDER BY scheduled_at DESC, node_key, request) AS n"
         "  FROM solocron_runs WHERE job = $1) x"
         " WHERE r.job = $1 AND r.node_key = x.node_key AND r.scheduled_at = x.scheduled_at"
+        " AND r.request = x.request"
         " AND x.state NOT IN ('claimed', 'running')"
         " AND (x.n > $2 OR ($3::bigint IS NOT NULL"
         "      AND x.scheduled_at < now() - $3::bigint * interval '1 second'))"

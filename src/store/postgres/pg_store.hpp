@@ -19,17 +19,18 @@ namespace solocron::detail {
 // A batch's occurrence keys as the first parameters of an unnest(): $1 the request index,
 // $2 job, $3 node_key, $4 scheduled_at (epoch seconds); each statement's own columns follow.
 struct PgKeyArrays {
-  PgArray idx, job, node_key, at;
+  PgArray idx, job, node_key, at, request;
 
   void add(std::size_t i, const OccurrenceKey& k) {
     idx.add(static_cast<std::int64_t>(i));
     job.add(k.job);
     node_key.add(k.node);
     at.add(std::int64_t{k.scheduled_at.time_since_epoch().count()});
+    request.add(k.request);
   }
   PgParams params(std::initializer_list<const PgArray*> more) const {
     PgParams p;
-    for (const PgArray* a : {&idx, &job, &node_key, &at}) p.add(a->str());
+    for (const PgArray* a : {&idx, &job, &node_key, &at, &request}) p.add(a->str());
     for (const PgArray* a : more) p.add(a->str());
     return p;
   }
@@ -37,7 +38,7 @@ struct PgKeyArrays {
 
 class PostgresStore final : public Store {
  public:
-  static constexpr std::int64_t kSchemaVersion = 3;
+  static constexpr std::int64_t kSchemaVersion = 4;
 
   // Throws StoreError(invalid) if libpq cannot parse `url`. Connects on first use.
   explicit PostgresStore(std::string url, PgTimeouts timeouts = {}, bool read_only = false);
@@ -64,6 +65,11 @@ class PostgresStore final : public Store {
   std::vector<bool> record_missed(std::span<const OccurrenceKey> keys) override;
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
+
+  RunRequest request_run(std::string_view job, std::string_view requested_by,
+                         std::string_view note) override;
+  std::vector<RunRequest> pending_requests(std::string_view node_id,
+                                           std::chrono::sys_seconds since) override;
 
   std::vector<RunRecord> history(const HistoryQuery& query) override;
   std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(

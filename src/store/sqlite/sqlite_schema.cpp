@@ -83,6 +83,51 @@ CREATE TABLE solocron_jobs (
   PRIMARY KEY (node_id, job)
 );
 )sql",
+    // 4: requested runs. A run asked for by `solocron trigger` is keyed by its request too, so
+    // the runs table is rebuilt with the wider key (SQLite cannot alter a constraint).
+    R"sql(
+CREATE TABLE solocron_runs_v4 (
+  job          TEXT NOT NULL,
+  node_key     TEXT NOT NULL,   -- the node for run_on: every_node occurrences, else ''
+  scheduled_at INTEGER NOT NULL,
+  request      INTEGER NOT NULL DEFAULT 0,  -- 0, or the solocron_requests id that asked for it
+  state        TEXT NOT NULL,
+  node         TEXT NOT NULL,   -- the claiming node ('' for missed)
+  fence        INTEGER NOT NULL,
+  attempt      INTEGER NOT NULL,
+  claimed_at   INTEGER,
+  started_at   INTEGER,
+  finished_at  INTEGER,
+  exit_code    INTEGER,
+  signal       INTEGER,
+  output_tail  TEXT NOT NULL DEFAULT '',
+  lease_token  INTEGER NOT NULL DEFAULT 0,
+  message      TEXT NOT NULL DEFAULT '',
+  UNIQUE (job, node_key, scheduled_at, request)
+);
+INSERT INTO solocron_runs_v4 (job, node_key, scheduled_at, state, node, fence, attempt,
+  claimed_at, started_at, finished_at, exit_code, signal, output_tail, lease_token, message)
+SELECT job, node_key, scheduled_at, state, node, fence, attempt, claimed_at, started_at,
+  finished_at, exit_code, signal, output_tail, lease_token, message FROM solocron_runs;
+DROP TABLE solocron_runs;
+ALTER TABLE solocron_runs_v4 RENAME TO solocron_runs;
+CREATE INDEX solocron_runs_by_time ON solocron_runs (scheduled_at);
+CREATE INDEX solocron_runs_by_job_time ON solocron_runs (job, scheduled_at);
+CREATE INDEX solocron_runs_active ON solocron_runs (job, node_key, scheduled_at)
+  WHERE state IN ('claimed', 'running');
+CREATE INDEX solocron_runs_lost ON solocron_runs (scheduled_at) WHERE state = 'lost';
+
+-- AUTOINCREMENT: ids only grow, even after the newest request is deleted.
+CREATE TABLE solocron_requests (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  job          TEXT NOT NULL,
+  at           INTEGER NOT NULL,  -- the occurrence's instant: requested_at in whole seconds
+  requested_at INTEGER NOT NULL,
+  requested_by TEXT NOT NULL,
+  note         TEXT NOT NULL
+);
+CREATE INDEX solocron_requests_by_time ON solocron_requests (at);
+)sql",
 };
 
 }  // namespace

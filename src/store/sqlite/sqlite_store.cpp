@@ -22,6 +22,11 @@ namespace {
   "EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = " run ".node AND n.token = " run \
   ".lease_token AND n.expires_at > " now ")"
 
+// Whether the run `run` comes before the occurrence at (`at`, `request`): by instant, then by
+// request (the schedule's tick, request 0, before a run asked for in the same second).
+#define EARLIER(run, at, request) \
+  "(" run ".scheduled_at < " at " OR (" run ".scheduled_at = " at " AND " run ".request < " request "))"
+
 std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
 std::optional<std::int64_t> wide(std::optional<int> v) {
   if (!v) return std::nullopt;
@@ -240,16 +245,17 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
   if (request.overlap == OverlapMode::forbid) {
     auto q = db().statement(
         "SELECT 1 FROM solocron_runs r WHERE r.job = ?1 AND r.node_key = ?2 "
-        "AND r.scheduled_at < ?3 AND r.state IN ('claimed', 'running') "
+        "AND " EARLIER("r", "?3", "?5") " AND r.state IN ('claimed', 'running') "
         "AND " HOLDER_LIVE("r", "?4") " LIMIT 1");
     q.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at)).bind(4, now);
+    q.bind(5, key.request);
     blocked = q.step();
   }
   // The fence is the counter's next value, taken only if the insert happened. A pruned
   // instant inserts nothing, like an existing record.
   auto ins = db().statement(
-      "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, lease_token, fence, "
-      "attempt, claimed_at, started_at, finished_at) SELECT ?1, ?2, ?3, ?4, ?5, ?8, "
+      "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, lease_token, "
+      "fence, attempt, claimed_at, started_at, finished_at) SELECT ?1, ?2, ?3, ?10, ?4, ?5, ?8, "
       "CASE WHEN ?6 THEN 0 ELSE (SELECT value + 1 FROM solocron_counters WHERE name = 'fence') "
       "END, 1, ?7, CASE WHEN ?9 THEN ?7 END, CASE WHEN ?6 THEN ?7 END WHERE NOT EXISTS "
       "(SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) ON CONFLICT DO NOTHING");
@@ -259,7 +265,7 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
                                  : start ? RunState::running : RunState::claimed));
   ins.bind(9, std::int64_t{start});
   ins.bind(5, request.node_id).bind(6, std::int64_t{blocked}).bind(7, now);
-  ins.bind(8, request.lease_token);
+  ins.bind(8, request.lease_token).bind(10, key.request);
   ins.run();
   if (db().changes() == 0) {
     result.outcome = ClaimResult::Outcome::taken;
@@ -277,11 +283,14 @@ std::vector<OccurrenceKey> SqliteStore::interrupt_previous(const OccurrenceKey& 
                                                            std::int64_t now) {
   auto q = db().statement(
       "UPDATE solocron_runs SET state = 'interrupted', finished_at = ?4 "
-      "WHERE job = ?1 AND node_key = ?2 AND scheduled_at < ?3 "
-      "AND state IN ('claimed', 'running') RETURNING scheduled_at");
+      "WHERE job = ?1 AND node_key = ?2 AND " EARLIER("solocron_runs", "?3", "?5") " "
+      "AND state IN ('claimed', 'running') RETURNING scheduled_at, request");
   q.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at)).bind(4, now);
+  q.bind(5, key.request);
   std::vector<OccurrenceKey> replaced;
-  while (q.step()) replaced.push_back({key.job, sys_seconds(seconds(q.integer(0))), key.node});
+  while (q.step()) {
+    replaced.push_back({key.job, sys_seconds(seconds(q.integer(0))), key.node, q.integer(1)});
+  }
   return replaced;
 }
 
@@ -314,7 +323,7 @@ bool SqliteStore::update_one(const StateUpdate& u, std::int64_t now) {
       "signal = CASE WHEN ?7 THEN ?10 ELSE signal END, "
       "output_tail = CASE WHEN ?7 THEN ?11 ELSE output_tail END, "
       "message = CASE WHEN ?7 THEN ?12 ELSE message END "
-      "WHERE job = ?1 AND node_key = ?2 AND scheduled_at = ?3 AND fence = ?4 "
+      "WHERE job = ?1 AND node_key = ?2 AND scheduled_at = ?3 AND request = ?13 AND fence = ?4 "
       "AND state IN ('claimed', 'running') AND CASE ?5 "
       "WHEN 'running' THEN " HOLDER_LIVE("solocron_runs", "?8") " "
       "WHEN 'lost' THEN NOT " HOLDER_LIVE("solocron_runs", "?8") " ELSE 1 END");
@@ -322,7 +331,7 @@ bool SqliteStore::update_one(const StateUpdate& u, std::int64_t now) {
   q.bind(5, state_name(u.state)).bind(6, std::int64_t{u.state == RunState::running});
   q.bind(7, std::int64_t{terminal}).bind(8, now);
   q.bind(9, wide(u.exit_code)).bind(10, wide(u.signal));
-  q.bind(11, u.output_tail).bind(12, u.message);
+  q.bind(11, u.output_tail).bind(12, u.message).bind(13, u.key.request);
   q.run();
   return db().changes() == 1;
 }
@@ -335,14 +344,15 @@ std::vector<bool> SqliteStore::update(std::span<const StateUpdate> updates) {
 std::vector<bool> SqliteStore::record_missed(std::span<const OccurrenceKey> keys) {
   return each_in_transaction(keys, [this](const OccurrenceKey& k, std::int64_t now) {
     db().statement(
-            "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, "
-            "attempt, finished_at) SELECT ?1, ?2, ?3, 'missed', '', 0, 1, ?4 "
+            "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence, "
+            "attempt, finished_at) SELECT ?1, ?2, ?3, ?5, 'missed', '', 0, 1, ?4 "
             "WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) "
             "ON CONFLICT DO NOTHING")
         .bind(1, k.job)
         .bind(2, k.node)
         .bind(3, secs(k.scheduled_at))
         .bind(4, now)
+        .bind(5, k.request)
         .run();
     return db().changes() == 1;
   });
@@ -356,9 +366,9 @@ std::vector<bool> SqliteStore::recorded(std::span<const OccurrenceKey> keys) {
   for (const auto& k : keys) {
     auto q = db().statement(
         "SELECT EXISTS (SELECT 1 FROM solocron_runs WHERE job = ?1 AND node_key = ?2 AND "
-        "scheduled_at = ?3) OR EXISTS (SELECT 1 FROM solocron_pruned WHERE job = ?1 AND "
-        "through >= ?3)");
-    q.bind(1, k.job).bind(2, k.node).bind(3, secs(k.scheduled_at));
+        "scheduled_at = ?3 AND request = ?4) OR EXISTS (SELECT 1 FROM solocron_pruned "
+        "WHERE job = ?1 AND through >= ?3)");
+    q.bind(1, k.job).bind(2, k.node).bind(3, secs(k.scheduled_at)).bind(4, k.request);
     out.push_back(q.step() && q.integer(0) != 0);
   }
   snapshot.commit();
@@ -374,11 +384,12 @@ std::optional<RunRecord> SqliteStore::reclaim_one(const ReclaimRequest& r, std::
         "fence = (SELECT value + 1 FROM solocron_counters WHERE name = 'fence'), "
         "claimed_at = ?8, started_at = NULL, finished_at = NULL, exit_code = NULL, "
         "signal = NULL, output_tail = '', message = '' "
-        "WHERE job = ?1 AND node_key = ?2 AND scheduled_at = ?3 AND fence = ?4 "
+        "WHERE job = ?1 AND node_key = ?2 AND scheduled_at = ?3 AND request = ?9 AND fence = ?4 "
         "AND (state = 'lost' OR (state IN ('claimed', 'running') AND NOT " HOLDER_LIVE(
             "solocron_runs", "?8") ")) RETURNING " RUN_COLUMNS);
     q.bind(1, r.key.job).bind(2, r.key.node).bind(3, secs(r.key.scheduled_at)).bind(4, r.fence);
     q.bind(5, r.node_id).bind(6, r.lease_token).bind(7, std::int64_t{r.attempt}).bind(8, now);
+    q.bind(9, r.key.request);
     if (q.step()) won = read_run(q);
     q.run();
   }
@@ -390,6 +401,43 @@ std::vector<std::optional<RunRecord>> SqliteStore::reclaim(
     std::span<const ReclaimRequest> requests) {
   return each_in_transaction(
       requests, [this](const ReclaimRequest& r, std::int64_t now) { return reclaim_one(r, now); });
+}
+
+// --- requested runs ---
+
+RunRequest SqliteStore::request_run(std::string_view job, std::string_view requested_by,
+                                    std::string_view note) {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction tx(db());
+  const std::int64_t now = now_ms();
+  RunRequest r{0, std::string(job), sys_seconds(seconds(now / 1000)), store_time_ms(now),
+               std::string(requested_by), std::string(note)};
+  auto q = db().statement(
+      "INSERT INTO solocron_requests (job, at, requested_at, requested_by, note) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id");
+  q.bind(1, job).bind(2, secs(r.at)).bind(3, now).bind(4, requested_by).bind(5, note);
+  if (!q.step()) throw StoreError(StoreError::Kind::internal, "sqlite: request not stored");
+  r.id = q.integer(0);
+  q.run();
+  tx.commit();
+  return r;
+}
+
+std::vector<RunRequest> SqliteStore::pending_requests(std::string_view node_id,
+                                                      sys_seconds since) {
+  std::lock_guard lock(mutex_);
+  auto q = db().statement(
+      "SELECT id, job, at, requested_at, requested_by, note FROM solocron_requests q "
+      "WHERE q.at >= ?2 AND NOT EXISTS (SELECT 1 FROM solocron_runs r WHERE r.job = q.job "
+      "AND r.node_key IN ('', ?1) AND r.scheduled_at = q.at AND r.request = q.id) "
+      "ORDER BY id LIMIT 1000");
+  q.bind(1, node_id).bind(2, secs(since));
+  std::vector<RunRequest> out;
+  while (q.step()) {
+    out.push_back({q.integer(0), q.text(1), sys_seconds(seconds(q.integer(2))),
+                   store_time_ms(q.integer(3)), q.text(4), q.text(5)});
+  }
+  return out;
 }
 
 // --- history ---
@@ -407,7 +455,7 @@ std::vector<RunRecord> SqliteStore::history(const HistoryQuery& query) {
       " FROM solocron_runs "
       "WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR scheduled_at >= ?2) "
       "AND (?4 IS NULL OR scheduled_at < ?4) AND (?5 IS NULL OR instr(?5, ',' || state || ','))"
-      " ORDER BY scheduled_at DESC, job, node_key LIMIT ?3");
+      " ORDER BY scheduled_at DESC, job, node_key, request LIMIT ?3");
   if (query.job && !query.job->empty()) q.bind(1, *query.job);
   if (query.since) q.bind(2, secs(*query.since));
   q.bind(3, static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
@@ -428,7 +476,7 @@ std::vector<std::optional<sys_seconds>> SqliteStore::last_scheduled(
   for (const std::string& job : jobs) {
     auto q = db().statement(
         "SELECT max(at) FROM (SELECT max(scheduled_at) AS at FROM solocron_runs WHERE job = ?1 "
-        "UNION ALL SELECT through FROM solocron_pruned WHERE job = ?1)");
+        "AND request = 0 UNION ALL SELECT through FROM solocron_pruned WHERE job = ?1)");
     q.bind(1, job);
     auto v = q.step() ? q.nullable(0) : std::nullopt;
     out.push_back(v ? std::optional(sys_seconds(seconds(*v))) : std::nullopt);
@@ -441,7 +489,7 @@ std::vector<RunRecord> SqliteStore::active_runs(std::string_view node_id) {
   std::lock_guard lock(mutex_);
   auto q = db().statement("SELECT " RUN_COLUMNS
                           " FROM solocron_runs WHERE node = ?1 AND state IN ('claimed', 'running') "
-                          "ORDER BY scheduled_at, job, node_key");
+                          "ORDER BY scheduled_at, job, node_key, request");
   q.bind(1, node_id);
   return select_runs(q);
 }
@@ -450,7 +498,7 @@ std::vector<RunRecord> SqliteStore::orphaned_runs() {
   std::lock_guard lock(mutex_);
   auto q = db().statement("SELECT " RUN_COLUMNS
                           " FROM solocron_runs r WHERE state IN ('claimed', 'running') AND NOT " HOLDER_LIVE(
-                              "r", "?1") " ORDER BY scheduled_at, job, node_key");
+                              "r", "?1") " ORDER BY scheduled_at, job, node_key, request");
   q.bind(1, now_ms());
   return select_runs(q);
 }
@@ -463,7 +511,7 @@ void SqliteStore::prune(std::string_view job, std::size_t keep_last,
   // Active records carry the fence that guards their holder's writes: never pruned.
   auto q = db().statement(
       "DELETE FROM solocron_runs WHERE rowid IN (SELECT rowid FROM (SELECT rowid, state, "
-      "scheduled_at, ROW_NUMBER() OVER (ORDER BY scheduled_at DESC, node_key) AS n "
+      "scheduled_at, ROW_NUMBER() OVER (ORDER BY scheduled_at DESC, node_key, request) AS n "
       "FROM solocron_runs WHERE job = ?1) "
       "WHERE state NOT IN ('claimed', 'running') AND (n > ?2 OR scheduled_at * 1000 < ?3)) "
       "RETURNING scheduled_at");

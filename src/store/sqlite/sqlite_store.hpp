@@ -24,7 +24,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   using NowSource = std::function<StoreTime()>;
-  static constexpr std::int64_t kSchemaVersion = 3;
+  static constexpr std::int64_t kSchemaVersion = 4;
 
   // `path` is a file name as SQLite takes it. The file is opened on first use.
   explicit SqliteStore(std::string path, NowSource now_source = {}, SqliteOptions options = {});
@@ -51,6 +51,11 @@ class SqliteStore final : public Store {
   std::vector<bool> record_missed(std::span<const OccurrenceKey> keys) override;
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
+
+  RunRequest request_run(std::string_view job, std::string_view requested_by,
+                         std::string_view note) override;
+  std::vector<RunRequest> pending_requests(std::string_view node_id,
+                                           std::chrono::sys_seconds since) override;
 
   std::vector<RunRecord> history(const HistoryQuery& query) override;
   std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
