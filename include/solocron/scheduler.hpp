@@ -165,7 +165,8 @@ class Scheduler {
   // Future occurrences stop; runs in progress finish and record their result.
   JobResult remove(std::string_view name);
   JobResult pause(std::string_view name);
-  // Occurrences due while paused are not run and not recorded.
+  // On this node only, for jobs the store holds no pause state for (`solocron pause` / resume
+  // set one, which wins). Occurrences due while paused are not run and not recorded.
   JobResult resume(std::string_view name);
   // Runs an occurrence at the current second now (claimed like any other unless local).
   JobResult run_now(std::string_view name);

@@ -18,7 +18,10 @@
 //  - a `running` mark is applied only while its holder's lease is live; a `lost` mark only once
 //    it is not (so no node can declare a live node's run lost, nor start a run after its lease
 //    expired in the store);
-//  - a re-claim takes an occurrence over only from a holder whose lease is gone, or from `lost`.
+//  - a re-claim takes an occurrence over only from a holder whose lease is gone, or from `lost`;
+//  - pause: a claim or missed record of a paused job's scheduled tick (request 0) at or after
+//    its paused_at is refused (`taken`, nothing written), so no node runs a tick of a paused
+//    job, however late it hears of the pause.
 //
 // Every method may throw StoreError (connection lost, deadline exceeded, schema mismatch).
 // "Already claimed" or "lease held by another node" are ordinary results, not errors.
@@ -83,6 +86,7 @@ enum class RunState {
   interrupted,
   missed,
   skipped_overlap,
+  paused,  // one record for a span of ticks not run because the job was paused
 };
 std::string_view to_string(RunState state);
 std::optional<RunState> run_state_from_string(std::string_view text);
@@ -163,6 +167,27 @@ struct RunRequest {
   StoreTime requested_at{};
   std::string requested_by;
   std::string note;
+};
+
+// A job's pause state in the store (`solocron pause` / `resume`): the cluster's, whatever a
+// node's configuration says once the store holds one.
+struct JobControl {
+  std::string job;
+  bool paused = false;
+  // The first instant not run: the schedule's ticks at or after it are refused while paused.
+  std::chrono::sys_seconds paused_at{};
+  // Once resumed: the schedule goes on after this instant (the paused span's end).
+  std::optional<std::chrono::sys_seconds> resumed_at;
+  std::string changed_by;
+  std::string note;
+  StoreTime changed_at{};  // the store's clock at the last change: nodes apply each change once
+};
+
+// The record of a paused span, written with the resume: keyed by the span's last tick (so
+// that catch-up starts after it), state `paused`, the tick count and the span in `message`.
+struct PausedSpan {
+  std::chrono::sys_seconds last_tick{};
+  std::string message;
 };
 
 // Takes over an occurrence (compare-and-set on its fence): applied only if the stored fence is
@@ -277,6 +302,25 @@ class Store {
   // node `node_id` (an every_node job, whose nodes each run it).
   virtual std::vector<RunRequest> pending_requests(std::string_view node_id,
                                                    std::chrono::sys_seconds since) = 0;
+
+  // --- pause ---
+  // Every job the store holds a pause state for (jobs ever paused), by name.
+  virtual std::vector<JobControl> job_controls() = 0;
+  // Pauses `job` from the next whole second of the store's clock; nullopt, and nothing written,
+  // when it is paused already.
+  virtual std::optional<JobControl> pause_job(std::string_view job, std::string_view by,
+                                              std::string_view note) = 0;
+  // Resumes `job` if it is still paused from `paused_at` (compare-and-set: of two resumes, one
+  // applies): the schedule goes on after `until`, and `span`, when given, is recorded in the
+  // same transaction (insert-if-absent). nullopt, nothing written, otherwise.
+  virtual std::optional<JobControl> resume_job(std::string_view job,
+                                               std::chrono::sys_seconds paused_at,
+                                               std::chrono::sys_seconds until, std::string_view by,
+                                               std::string_view note,
+                                               const std::optional<PausedSpan>& span) = 0;
+  // The initial state of jobs whose configuration says `paused`: each job the store holds no
+  // pause state for is paused from now (by "configuration"); the others are left alone.
+  virtual void seed_paused(std::span<const std::string> jobs) = 0;
 
   // --- history (sections 6, 11) ---
   virtual std::vector<RunRecord> history(const HistoryQuery& query) = 0;

@@ -1,4 +1,4 @@
-// Operator commands that act on the cluster through the store: trigger.
+// Operator commands that act on the cluster through the store: trigger, pause, resume.
 //
 // They write requests, never runs: the nodes that have the job take a request at their next
 // sweep (within about a heartbeat) and claim its run like an occurrence, so the fencing token,
@@ -41,9 +41,19 @@ struct Runners {
   bool every_node = false;
   std::set<std::string> nodes;
 };
+// The job as the live nodes published it; throws StoreError(invalid) when none has it.
+ClusterJob cluster_job(Store& store, const std::string& job) {
+  for (ClusterJob& j : cluster_jobs(store)) {
+    if (j.name == job) return std::move(j);
+  }
+  throw StoreError(StoreError::Kind::invalid,
+                   "no live node has a job named \"" + job +
+                       "\" (`solocron jobs` lists the cluster's jobs); nothing was changed");
+}
+
 Runners runners_of(Store& store, const std::string& job) {
-  for (const ClusterJob& j : cluster_jobs(store)) {
-    if (j.name != job) continue;
+  {
+    const ClusterJob j = cluster_job(store, job);
     Runners r;
     for (const JobDefinition& d : j.definitions) {
       const std::string run_on = d.definition.value("run_on", std::string("once"));
@@ -58,9 +68,41 @@ Runners runners_of(Store& store, const std::string& job) {
     }
     return r;
   }
-  throw StoreError(StoreError::Kind::invalid,
-                   "no live node has a job named \"" + job +
-                       "\" (`solocron jobs` lists the cluster's jobs); nothing was requested");
+}
+
+std::string at_text(std::chrono::sys_seconds t) { return format_rfc3339(t, "UTC", true); }
+
+std::optional<JobControl> control_of(Store& store, const std::string& job) {
+  for (JobControl& c : store.job_controls()) {
+    if (c.job == job) return std::move(c);
+  }
+  return std::nullopt;
+}
+
+// The record of the ticks a pause kept from running, by the job's published schedule (the most
+// nodes' definition): none when no tick fell in [from, until].
+constexpr std::size_t kMaxTicksCounted = 1'000'000;
+std::optional<PausedSpan> paused_span(const ClusterJob& job, const JobControl& c,
+                                      std::chrono::sys_seconds until, const std::string& by) {
+  const auto& d = job.definitions.front().definition;
+  ParseOptions options;
+  options.time_zone = d.value("time_zone", std::string("UTC"));
+  auto schedule = Schedule::parse(d.value("schedule", std::string()), options);
+  if (!schedule) return std::nullopt;  // a zone this host does not know: nothing to count
+  std::size_t ticks = 0;
+  std::optional<std::chrono::sys_seconds> last;
+  for (auto t = schedule->next(c.paused_at - std::chrono::seconds(1));
+       t && *t <= until && ticks < kMaxTicksCounted; t = schedule->next(*t)) {
+    ++ticks;
+    last = *t;
+  }
+  if (!last) return std::nullopt;
+  if (ticks == kMaxTicksCounted) last = schedule->prev(until + std::chrono::seconds(1));
+  std::string message = "paused from " + at_text(c.paused_at) + " to " + at_text(until) + ": " +
+                        (ticks == kMaxTicksCounted ? "more than " : "") + std::to_string(ticks) +
+                        (ticks == 1 ? " tick" : " ticks") + " not run (paused by " + c.changed_by +
+                        (c.note.empty() ? "" : ": " + c.note) + "; resumed by " + by + ")";
+  return PausedSpan{*last, std::move(message)};
 }
 
 nlohmann::json request_json(const RunRequest& r) {
@@ -128,9 +170,64 @@ int wait_for(Store& store, const RunRequest& req, const Runners& runners,
   return ok ? 0 : 1;
 }
 
+void register_pause_commands(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<StoreOptions>();
+  auto job = std::make_shared<std::string>();
+  auto note = std::make_shared<std::string>();
+  auto by = std::make_shared<std::string>();
+  auto* pause = app.add_subcommand(
+      "pause", "Pause a job in the whole cluster (persisted; its ticks are not run until resume)");
+  auto* resume = app.add_subcommand(
+      "resume", "Resume a paused job: its schedule goes on from now, the paused ticks are not run");
+  for (auto* cmd : {pause, resume}) {
+    cmd->add_option("job", *job, "The job")->required();
+    cmd->add_option("--note", *note, "Why: kept with the pause state");
+    cmd->add_option("--by", *by, "Who (default: user@host)");
+    opts->add_to(*cmd);
+  }
+  pause->callback([=, &exit_code] {
+    guarded(exit_code, [&] {
+      cluster_job(*opts->open({.read_only = true}), *job);
+      auto store = opts->open();
+      const std::string who = by->empty() ? default_requester() : *by;
+      if (auto c = store->pause_job(*job, who, *note)) {
+        std::cout << text_line("paused " + *job + ": no tick from " + at_text(c->paused_at) +
+                               " runs until `solocron resume " + *job + "`")
+                  << "\n";
+      } else if (auto held = control_of(*store, *job)) {
+        std::cout << text_line(*job + " is paused already, since " + at_text(held->paused_at) +
+                               " by " + held->changed_by)
+                  << "\n";
+      }
+      return 0;
+    });
+  });
+  resume->callback([=, &exit_code] {
+    guarded(exit_code, [&] {
+      const ClusterJob cj = cluster_job(*opts->open({.read_only = true}), *job);
+      auto store = opts->open();
+      const auto c = control_of(*store, *job);
+      if (!c || !c->paused) {
+        std::cout << text_line(*job + " is not paused") << "\n";
+        return 0;
+      }
+      const std::string who = by->empty() ? default_requester() : *by;
+      const auto until = std::chrono::floor<std::chrono::seconds>(store->now());
+      const auto span = paused_span(cj, *c, until, who);
+      if (!store->resume_job(*job, c->paused_at, until, who, *note, span)) {
+        std::cout << text_line(*job + " was resumed meanwhile by another command") << "\n";
+        return 0;
+      }
+      std::cout << text_line("resumed " + *job + (span ? "; " + span->message : "")) << "\n";
+      return 0;
+    });
+  });
+}
+
 }  // namespace
 
 void register_control_commands(CLI::App& app, int& exit_code) {
+  register_pause_commands(app, exit_code);
   auto opts = std::make_shared<StoreOptions>();
   auto* trigger = app.add_subcommand(
       "trigger", "Run a job once now, in the cluster (claimed like a scheduled occurrence)");

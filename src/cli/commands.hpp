@@ -10,6 +10,6 @@ namespace solocron::cli {
 void register_schedule_commands(CLI::App& app, int& exit_code);  // next, prev, explain
 void register_daemon_commands(CLI::App& app, int& exit_code);    // run, check
 void register_store_commands(CLI::App& app, int& exit_code);     // status, history, nodes, jobs
-void register_control_commands(CLI::App& app, int& exit_code);   // trigger
+void register_control_commands(CLI::App& app, int& exit_code);   // trigger, pause, resume
 
 }  // namespace solocron::cli

@@ -140,6 +140,7 @@ class Claimer {
   void prune_some();
   void publish_jobs();
   void take_requests();
+  void apply_controls();
   void miss_expired_waiting();
 
   // catch_up.cpp: false when the store failed (tried again at the next heartbeat).

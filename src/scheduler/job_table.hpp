@@ -77,6 +77,8 @@ struct JobSlot {
   std::int64_t last_fired = kNoTime;  // never fire at or below it (backward clock steps)
   std::uint32_t generation = 0;       // heap entries with another generation are stale
   bool paused = false;
+  bool configured_paused = false;  // JobSpec::paused as last given: seeds the store's state
+  bool store_controlled = false;   // the store holds a pause state for it, which wins
 };
 
 // Open-addressing name -> slot index, keyed by the name held in each slot's JobDef.
@@ -136,6 +138,11 @@ class JobTable {
   JobResult update(JobSpec spec, std::int64_t now_s, bool* changed = nullptr);
   JobResult remove(std::string_view name);
   JobResult set_paused(std::string_view name, bool paused, std::int64_t now_s);
+  // The store's pause state of a job (`solocron pause` / `resume`), which from now on wins over
+  // updates of its spec; a resumed job's schedule goes on after `from_s`. Whether it changed.
+  bool apply_control(std::string_view name, bool paused, std::int64_t from_s);
+  // Jobs given as paused for which the store holds no state yet (their initial state).
+  std::vector<std::string> configured_paused() const;
   // Reconciles the table with `valid` (SIGHUP reload) in one step; names in `keep` stay even
   // when absent from `valid` (a job whose new definition is invalid keeps its old one).
   void apply(std::vector<JobSpec> valid, const std::set<std::string>& keep, std::int64_t now_s,

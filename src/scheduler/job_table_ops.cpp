@@ -60,6 +60,7 @@ JobResult JobTable::add_locked(JobSpec spec, std::int64_t now_s) {
   const std::uint32_t slot = allocate_locked();
   slots_[slot].def = std::move(def);
   slots_[slot].paused = paused;
+  slots_[slot].configured_paused = paused;
   names_.insert(slots_[slot].def->name, slot, slots_);
   ++live_;
   schedule_locked(slot, now_s);
@@ -70,7 +71,8 @@ JobResult JobTable::update_locked(JobSpec spec, std::int64_t now_s, bool* change
   auto slot = names_.find(spec.name, slots_);
   if (!slot) return error("job \"" + spec.name + "\" does not exist");
   JobSlot& s = slots_[*slot];
-  const bool paused = spec.paused;
+  s.configured_paused = spec.paused;
+  const bool paused = s.store_controlled ? s.paused : spec.paused;
   auto def = JobDef::from_spec(std::move(spec), s.def->activity);
   const bool same_timing = def->same_timing(*s.def);
   if (changed) *changed = !def->same_as(*s.def) || paused != s.paused;
@@ -99,6 +101,27 @@ JobResult JobTable::remove(std::string_view name) {
   if (!slot) return error("job \"" + std::string(name) + "\" does not exist");
   free_locked(*slot);
   return ok();
+}
+
+bool JobTable::apply_control(std::string_view name, bool paused, std::int64_t from_s) {
+  std::lock_guard g(mu_);
+  auto slot = names_.find(name, slots_);
+  if (!slot) return false;
+  JobSlot& s = slots_[*slot];
+  s.store_controlled = true;
+  if (s.paused == paused) return false;
+  s.paused = paused;
+  schedule_locked(*slot, from_s);
+  return true;
+}
+
+std::vector<std::string> JobTable::configured_paused() const {
+  std::lock_guard g(mu_);
+  std::vector<std::string> out;
+  for (const JobSlot& s : slots_) {
+    if (s.def && s.configured_paused && !s.store_controlled) out.push_back(s.def->name);
+  }
+  return out;
 }
 
 JobResult JobTable::set_paused(std::string_view name, bool paused, std::int64_t now_s) {

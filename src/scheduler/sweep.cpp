@@ -23,6 +23,8 @@ constexpr std::size_t kPrunesPerSweep = 64;
 // A run asked for is taken within this long of the request (or its job's starting_deadline,
 // after which it is recorded missed): a request for a job no live node has is not kept as work.
 constexpr auto kRequestWindow = std::chrono::hours(1);
+// A resume heard of later than this (a node started after it) goes on from now.
+constexpr auto kResumeLookBack = std::chrono::seconds(10);
 // Retention takes the store's locks (PostgreSQL makes concurrent claims wait while it deletes),
 // so it stays out of the way of claiming: a job is pruned once its history grew by a tenth of
 // history_keep_last, or a minute after it first grew.
@@ -38,6 +40,39 @@ bool reclaims_lost(const JobDef& def) {
 }
 
 }  // namespace
+
+// The store's pause states (`solocron pause` / `resume`) win over the configuration's: applied
+// at each sweep, so within a heartbeat on every node (the store refuses claims of a paused
+// job's ticks meanwhile). A resumed job goes on from the pause's end, or from a little while
+// ago when this node hears of an old resume (it started later): ticks just after a resume
+// still run, an old span is not run as a storm.
+void Claimer::apply_controls() {
+  if (jobs_.size() == 0) return;
+  std::vector<JobControl> controls;
+  try {
+    if (auto seed = jobs_.configured_paused(); !seed.empty()) store_.seed_paused(seed);
+    controls = store_.job_controls();
+  } catch (const std::exception& ex) {
+    events_.store_error("pause states", ex);
+    return;
+  }
+  const std::int64_t now_s = std::chrono::floor<std::chrono::seconds>(cluster_clock_.now())
+                                 .time_since_epoch()
+                                 .count();
+  bool changed = false;
+  for (const JobControl& c : controls) {
+    std::int64_t from_s = now_s;
+    if (!c.paused && c.resumed_at) {
+      from_s = std::max(c.resumed_at->time_since_epoch().count(),
+                        now_s - kResumeLookBack.count());
+    }
+    changed = jobs_.apply_control(c.job, c.paused, from_s) || changed;
+  }
+  if (changed) {
+    std::lock_guard g(mu_);
+    publish_due_ = true;
+  }
+}
 
 // Runs asked for (`solocron trigger`) go through dispatch like due occurrences: the
 // starting_deadline applies, the claim decides which node runs them and the overlap policy
@@ -89,6 +124,7 @@ void Claimer::sweep() {
   } else if (!again.empty()) {
     redecide_(std::move(again), cluster_clock_.now());
   }
+  apply_controls();
   publish_jobs();
   take_requests();
   try {

@@ -11,9 +11,9 @@
 namespace solocron::detail {
 
 // Order matches the RunState enumerators; these are the names stored and printed.
-inline constexpr std::array<std::string_view, 9> kStateNames = {
+inline constexpr std::array<std::string_view, 10> kStateNames = {
     "claimed", "running",     "succeeded", "failed",          "timed_out",
-    "lost",    "interrupted", "missed",    "skipped_overlap",
+    "lost",    "interrupted", "missed",    "skipped_overlap", "paused",
 };
 
 inline std::string_view state_name(RunState state) {

@@ -246,6 +246,26 @@ class CuttableStore final : public Store {
     check();
     return inner_.pending_requests(node_id, since);
   }
+  std::vector<JobControl> job_controls() override {
+    check();
+    return inner_.job_controls();
+  }
+  std::optional<JobControl> pause_job(std::string_view job, std::string_view by,
+                                      std::string_view note) override {
+    check();
+    return inner_.pause_job(job, by, note);
+  }
+  std::optional<JobControl> resume_job(std::string_view job, std::chrono::sys_seconds paused_at,
+                                       std::chrono::sys_seconds until, std::string_view by,
+                                       std::string_view note,
+                                       const std::optional<PausedSpan>& span) override {
+    check();
+    return inner_.resume_job(job, paused_at, until, by, note, span);
+  }
+  void seed_paused(std::span<const std::string> jobs) override {
+    check();
+    inner_.seed_paused(jobs);
+  }
   std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
     check();
     return inner_.claim(r);

@@ -43,6 +43,12 @@ struct MemoryStore::State {
                      runs.lower_bound(key_of(k)));
   }
 
+  // A scheduled tick of a paused job (see Store's pause guard).
+  bool paused(const OccurrenceKey& k) const {
+    auto it = controls.find(k.job);
+    return k.request == 0 && it != controls.end() && it->second.paused &&
+           it->second.paused_at <= k.scheduled_at;
+  }
   // A new record for `key`, with its request's asker and note.
   RunRecord record_for(const OccurrenceKey& key) const {
     RunRecord record;
@@ -68,6 +74,7 @@ struct MemoryStore::State {
   std::map<std::string, sys_seconds, std::less<>> pruned_through;  // per job
   std::int64_t next_request = 1;
   std::map<std::int64_t, RunRequest> requests;  // by id
+  std::map<std::string, JobControl, std::less<>> controls;  // by job
   struct Published {
     std::int64_t lease_token = 0;
     StoreTime at{};
@@ -183,7 +190,7 @@ ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at)
     result.outcome = ClaimResult::Outcome::too_early;
     return result;
   }
-  if (pruned(key) || runs.contains(key_of(key))) {
+  if (pruned(key) || paused(key) || runs.contains(key_of(key))) {
     result.outcome = ClaimResult::Outcome::taken;
     return result;
   }
@@ -263,7 +270,7 @@ std::vector<bool> MemoryStore::record_missed(std::span<const OccurrenceKey> keys
   const StoreTime now = state_->now();
   std::vector<bool> inserted;
   for (const auto& key : keys) {
-    if (state_->pruned(key)) {
+    if (state_->pruned(key) || state_->paused(key)) {
       inserted.push_back(false);
       continue;
     }
@@ -338,6 +345,72 @@ std::vector<RunRequest> MemoryStore::pending_requests(std::string_view node_id,
     if (out.size() == 1000) break;
   }
   return out;
+}
+
+// --- pause ---
+
+namespace {
+// The first whole second after `now`: ticks due already may still run.
+sys_seconds next_second(StoreTime now) {
+  return std::chrono::floor<std::chrono::seconds>(now) + std::chrono::seconds(1);
+}
+}  // namespace
+
+std::vector<JobControl> MemoryStore::job_controls() {
+  std::lock_guard lock(state_->mutex);
+  std::vector<JobControl> out;
+  for (const auto& [job, c] : state_->controls) out.push_back(c);
+  return out;
+}
+
+std::optional<JobControl> MemoryStore::pause_job(std::string_view job, std::string_view by,
+                                                 std::string_view note) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  auto [it, fresh] = state_->controls.try_emplace(std::string(job));
+  if (!fresh && it->second.paused) return std::nullopt;
+  it->second = JobControl{std::string(job), true, next_second(now), std::nullopt,
+                          std::string(by), std::string(note), now};
+  return it->second;
+}
+
+std::optional<JobControl> MemoryStore::resume_job(std::string_view job, sys_seconds paused_at,
+                                                  sys_seconds until, std::string_view by,
+                                                  std::string_view note,
+                                                  const std::optional<PausedSpan>& span) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  auto it = state_->controls.find(job);
+  if (it == state_->controls.end() || !it->second.paused || it->second.paused_at != paused_at) {
+    return std::nullopt;
+  }
+  JobControl& c = it->second;
+  c.paused = false;
+  c.resumed_at = until;
+  c.changed_by = by;
+  c.note = note;
+  c.changed_at = now;
+  if (span) {
+    const OccurrenceKey key{std::string(job), span->last_tick, "", 0};
+    if (!state_->pruned(key)) {
+      RunRecord record = state_->record_for(key);
+      record.state = RunState::paused;
+      record.finished_at = now;
+      record.message = span->message;
+      state_->runs.emplace(State::key_of(key), std::move(record));
+    }
+  }
+  return c;
+}
+
+void MemoryStore::seed_paused(std::span<const std::string> jobs) {
+  std::lock_guard lock(state_->mutex);
+  const StoreTime now = state_->now();
+  for (const std::string& job : jobs) {
+    state_->controls.try_emplace(job, JobControl{job, true, next_second(now), std::nullopt,
+                                                 "configuration",
+                                                 "paused: true in the configuration", now});
+  }
 }
 
 // --- history ---

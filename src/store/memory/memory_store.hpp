@@ -50,6 +50,15 @@ class MemoryStore final : public Store {
   std::vector<RunRequest> pending_requests(std::string_view node_id,
                                            std::chrono::sys_seconds since) override;
 
+  std::vector<JobControl> job_controls() override;
+  std::optional<JobControl> pause_job(std::string_view job, std::string_view by,
+                                      std::string_view note) override;
+  std::optional<JobControl> resume_job(std::string_view job, std::chrono::sys_seconds paused_at,
+                                       std::chrono::sys_seconds until, std::string_view by,
+                                       std::string_view note,
+                                       const std::optional<PausedSpan>& span) override;
+  void seed_paused(std::span<const std::string> jobs) override;
+
   std::vector<RunRecord> history(const HistoryQuery& query) override;
   std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(
       std::span<const std::string> jobs) override;

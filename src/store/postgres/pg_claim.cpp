@@ -29,7 +29,8 @@ WITH req AS (
                      AND n.token = r.lease_token AND n.expires_at > now()) AS no_lease,
          r.sched > now() + r.skew_ms * interval '1 millisecond' AS too_early,
          EXISTS (SELECT 1 FROM solocron_pruned m
-                 WHERE m.job = r.job AND m.through >= r.sched) AS pruned,
+                 WHERE m.job = r.job AND m.through >= r.sched)
+           OR )sql" SOLOCRON_PG_PAUSED("r.job", "r.sched", "r.request") R"sql( AS pruned,
          r.forbid AND EXISTS (
            SELECT 1 FROM solocron_runs p JOIN solocron_nodes n ON n.node_id = p.node
              AND n.token = p.lease_token

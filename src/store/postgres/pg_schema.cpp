@@ -87,7 +87,7 @@ CREATE TABLE solocron_jobs (
   PRIMARY KEY (node_id, job)
 );
 )sql",
-    // 4: requested runs (`solocron trigger`): a run asked for is keyed by its request too.
+    // 4: requested runs (`solocron trigger`), keyed by their request too; pause states.
     R"sql(
 ALTER TABLE solocron_runs ADD COLUMN request bigint NOT NULL DEFAULT 0;
 ALTER TABLE solocron_runs DROP CONSTRAINT solocron_runs_pkey,
@@ -101,6 +101,16 @@ CREATE TABLE solocron_requests (
   note         text NOT NULL
 );
 CREATE INDEX solocron_requests_by_time ON solocron_requests (at);
+-- Pause states (`solocron pause` / `resume`), one row per job ever paused.
+CREATE TABLE solocron_job_controls (
+  job        text PRIMARY KEY,
+  paused     boolean NOT NULL,
+  paused_at  timestamptz NOT NULL,  -- the schedule's ticks at or after it are not run
+  resumed_at timestamptz,           -- once resumed, the schedule goes on after it
+  changed_by text NOT NULL,
+  note       text NOT NULL,
+  changed_at timestamptz NOT NULL
+);
 )sql",
 };
 

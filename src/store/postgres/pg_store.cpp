@@ -250,6 +250,7 @@ std::vector<bool> PostgresStore::record_missed(std::span<const OccurrenceKey> ke
         "  AS x(i, job, node_key, at, request)"
         " WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned p"
         "  WHERE p.job = x.job AND p.through >= to_timestamp(x.at))"
+        " AND NOT " SOLOCRON_PG_PAUSED("x.job", "to_timestamp(x.at)", "x.request")
         " ORDER BY job, node_key, at, request ON CONFLICT DO NOTHING"
         " RETURNING job, node_key, extract(epoch FROM scheduled_at)::bigint, request",
         batch.params({}));
@@ -367,6 +368,98 @@ std::vector<RunRequest> PostgresStore::pending_requests(std::string_view node_id
                    std::string(r.text(i, 5))});
   }
   return out;
+}
+
+// --- pause ---
+
+namespace {
+#define CONTROL_COLUMNS                                                                 \
+  "job, paused, " PG_SECONDS("paused_at") ", " PG_SECONDS("resumed_at") ", changed_by, note, " \
+  PG_MS("changed_at")
+JobControl read_control(const PgResult& r, int i) {
+  JobControl c{std::string(r.text(i, 0)), r.boolean(i, 1), sys_seconds(seconds(r.integer(i, 2))),
+               std::nullopt, std::string(r.text(i, 4)), std::string(r.text(i, 5)),
+               store_time_ms(r.integer(i, 6))};
+  if (auto v = r.nullable(i, 3)) c.resumed_at = sys_seconds(seconds(*v));
+  return c;
+}
+// The first whole second after now: ticks due already may still run.
+#define PG_NEXT_SECOND "date_trunc('second', now()) + interval '1 second'"
+}  // namespace
+
+std::vector<JobControl> PostgresStore::job_controls() {
+  std::lock_guard lock(mutex_);
+  auto r = conn_.exec_prepared("solocron_job_controls",
+                               "SELECT " CONTROL_COLUMNS " FROM solocron_job_controls ORDER BY job",
+                               PgParams());
+  std::vector<JobControl> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_control(r, i));
+  return out;
+}
+
+std::optional<JobControl> PostgresStore::pause_job(std::string_view job, std::string_view by,
+                                                   std::string_view note) {
+  std::lock_guard lock(mutex_);
+  auto r = retrying([&] {
+    return conn_.exec(
+        "INSERT INTO solocron_job_controls AS c (job, paused, paused_at, resumed_at, changed_by,"
+        " note, changed_at) VALUES ($1, true, " PG_NEXT_SECOND ", NULL, $2, $3, now())"
+        " ON CONFLICT (job) DO UPDATE SET paused = true, paused_at = EXCLUDED.paused_at,"
+        " resumed_at = NULL, changed_by = $2, note = $3, changed_at = now() WHERE NOT c.paused"
+        " RETURNING " CONTROL_COLUMNS,
+        PgParams().add(std::string(job)).add(std::string(by)).add(std::string(note)));
+  });
+  if (r.rows() == 0) return std::nullopt;
+  return read_control(r, 0);
+}
+
+std::optional<JobControl> PostgresStore::resume_job(std::string_view job, sys_seconds paused_at,
+                                                    sys_seconds until, std::string_view by,
+                                                    std::string_view note,
+                                                    const std::optional<PausedSpan>& span) {
+  PgParams p;
+  p.add(std::string(job)).add(secs(paused_at)).add(secs(until)).add(std::string(by));
+  p.add(std::string(note));
+  if (span) {
+    p.add(secs(span->last_tick)).add(span->message);
+  } else {
+    p.add_null().add_null();
+  }
+  std::lock_guard lock(mutex_);
+  // One statement: the resume and the span's record commit together or not at all.
+  auto r = retrying([&] {
+    return conn_.exec(
+        "WITH resumed AS ("
+        " UPDATE solocron_job_controls SET paused = false, resumed_at = to_timestamp($3::bigint),"
+        "  changed_by = $4, note = $5, changed_at = now()"
+        " WHERE job = $1 AND paused AND paused_at = to_timestamp($2::bigint)"
+        " RETURNING " CONTROL_COLUMNS "), span AS ("
+        " INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence,"
+        "  finished_at, message)"
+        " SELECT $1, '', to_timestamp($6::bigint), 0, 'paused', '', 0, now(), $7 FROM resumed"
+        " WHERE $6::bigint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM solocron_pruned m"
+        "  WHERE m.job = $1 AND m.through >= to_timestamp($6::bigint))"
+        " ON CONFLICT DO NOTHING)"
+        " SELECT * FROM resumed",
+        p);
+  });
+  if (r.rows() == 0) return std::nullopt;
+  return read_control(r, 0);
+}
+
+void PostgresStore::seed_paused(std::span<const std::string> jobs) {
+  if (jobs.empty()) return;
+  PgArray names;
+  for (const auto& j : jobs) names.add(j);
+  std::lock_guard lock(mutex_);
+  retrying([&] {
+    return conn_.exec(
+        "INSERT INTO solocron_job_controls (job, paused, paused_at, resumed_at, changed_by, note,"
+        " changed_at) SELECT j, true, " PG_NEXT_SECOND ", NULL, 'configuration',"
+        " 'paused: true in the configuration', now() FROM unnest($1::text[]) AS j"
+        " ON CONFLICT (job) DO NOTHING",
+        PgParams().add(names.str()));
+  });
 }
 
 // --- history ---

@@ -18,6 +18,11 @@ namespace solocron::detail {
 
 // A batch's occurrence keys as the first parameters of an unnest(): $1 the request index,
 // $2 job, $3 node_key, $4 scheduled_at (epoch seconds); each statement's own columns follow.
+// Whether the occurrence (job, at, request) is a scheduled tick of a paused job.
+#define SOLOCRON_PG_PAUSED(job, at, request)                                           \
+  "(" request " = 0 AND EXISTS (SELECT 1 FROM solocron_job_controls c WHERE c.job = " job \
+  " AND c.paused AND c.paused_at <= " at "))"
+
 struct PgKeyArrays {
   PgArray idx, job, node_key, at, request;
 
@@ -70,6 +75,15 @@ class PostgresStore final : public Store {
                          std::string_view note) override;
   std::vector<RunRequest> pending_requests(std::string_view node_id,
                                            std::chrono::sys_seconds since) override;
+
+  std::vector<JobControl> job_controls() override;
+  std::optional<JobControl> pause_job(std::string_view job, std::string_view by,
+                                      std::string_view note) override;
+  std::optional<JobControl> resume_job(std::string_view job, std::chrono::sys_seconds paused_at,
+                                       std::chrono::sys_seconds until, std::string_view by,
+                                       std::string_view note,
+                                       const std::optional<PausedSpan>& span) override;
+  void seed_paused(std::span<const std::string> jobs) override;
 
   std::vector<RunRecord> history(const HistoryQuery& query) override;
   std::vector<std::optional<std::chrono::sys_seconds>> last_scheduled(

@@ -83,8 +83,9 @@ CREATE TABLE solocron_jobs (
   PRIMARY KEY (node_id, job)
 );
 )sql",
-    // 4: requested runs. A run asked for by `solocron trigger` is keyed by its request too, so
-    // the runs table is rebuilt with the wider key (SQLite cannot alter a constraint).
+    // 4: requested runs and pause states. A run asked for by `solocron trigger` is keyed by
+    // its request too, so the runs table is rebuilt with the wider key (SQLite cannot alter a
+    // constraint).
     R"sql(
 CREATE TABLE solocron_runs_v4 (
   job          TEXT NOT NULL,
@@ -127,6 +128,17 @@ CREATE TABLE solocron_requests (
   note         TEXT NOT NULL
 );
 CREATE INDEX solocron_requests_by_time ON solocron_requests (at);
+
+-- Pause states (`solocron pause` / `resume`), one row per job ever paused.
+CREATE TABLE solocron_job_controls (
+  job        TEXT PRIMARY KEY,
+  paused     INTEGER NOT NULL,
+  paused_at  INTEGER NOT NULL,  -- seconds: the schedule's ticks at or after it are not run
+  resumed_at INTEGER,           -- seconds: once resumed, the schedule goes on after it
+  changed_by TEXT NOT NULL,
+  note       TEXT NOT NULL,
+  changed_at INTEGER NOT NULL
+);
 )sql",
 };
 

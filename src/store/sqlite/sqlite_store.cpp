@@ -27,6 +27,11 @@ namespace {
 #define EARLIER(run, at, request) \
   "(" run ".scheduled_at < " at " OR (" run ".scheduled_at = " at " AND " run ".request < " request "))"
 
+// Whether the occurrence (`job`, `at`, `request`) is a scheduled tick of a paused job.
+#define PAUSED(job, at, request)                                                     \
+  "(" request " = 0 AND EXISTS (SELECT 1 FROM solocron_job_controls c WHERE c.job = " job \
+  " AND c.paused AND c.paused_at <= " at "))"
+
 std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
 std::optional<std::int64_t> wide(std::optional<int> v) {
   if (!v) return std::nullopt;
@@ -258,7 +263,8 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
       "fence, attempt, claimed_at, started_at, finished_at) SELECT ?1, ?2, ?3, ?10, ?4, ?5, ?8, "
       "CASE WHEN ?6 THEN 0 ELSE (SELECT value + 1 FROM solocron_counters WHERE name = 'fence') "
       "END, 1, ?7, CASE WHEN ?9 THEN ?7 END, CASE WHEN ?6 THEN ?7 END WHERE NOT EXISTS "
-      "(SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) ON CONFLICT DO NOTHING");
+      "(SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) AND NOT " PAUSED("?1", "?3", "?10")
+      " ON CONFLICT DO NOTHING");
   const bool start = request.start && !blocked;
   ins.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at));
   ins.bind(4, state_name(blocked ? RunState::skipped_overlap
@@ -347,7 +353,7 @@ std::vector<bool> SqliteStore::record_missed(std::span<const OccurrenceKey> keys
             "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence, "
             "attempt, finished_at) SELECT ?1, ?2, ?3, ?5, 'missed', '', 0, 1, ?4 "
             "WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) "
-            "ON CONFLICT DO NOTHING")
+            "AND NOT " PAUSED("?1", "?3", "?5") " ON CONFLICT DO NOTHING")
         .bind(1, k.job)
         .bind(2, k.node)
         .bind(3, secs(k.scheduled_at))
@@ -438,6 +444,96 @@ std::vector<RunRequest> SqliteStore::pending_requests(std::string_view node_id,
                    store_time_ms(q.integer(3)), q.text(4), q.text(5)});
   }
   return out;
+}
+
+// --- pause ---
+
+namespace {
+#define CONTROL_COLUMNS "job, paused, paused_at, resumed_at, changed_by, note, changed_at"
+JobControl read_control(const SqliteStatement& q) {
+  JobControl c{q.text(0), q.integer(1) != 0, sys_seconds(seconds(q.integer(2))), std::nullopt,
+               q.text(4), q.text(5), store_time_ms(q.integer(6))};
+  if (auto r = q.nullable(3)) c.resumed_at = sys_seconds(seconds(*r));
+  return c;
+}
+// The first whole second after `now_ms`: ticks due already may still run.
+std::int64_t next_second(std::int64_t now_ms) { return now_ms / 1000 + 1; }
+}  // namespace
+
+std::vector<JobControl> SqliteStore::job_controls() {
+  std::lock_guard lock(mutex_);
+  auto q = db().statement("SELECT " CONTROL_COLUMNS " FROM solocron_job_controls ORDER BY job");
+  std::vector<JobControl> out;
+  while (q.step()) out.push_back(read_control(q));
+  return out;
+}
+
+std::optional<JobControl> SqliteStore::pause_job(std::string_view job, std::string_view by,
+                                                 std::string_view note) {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction tx(db());
+  const std::int64_t now = now_ms();
+  std::optional<JobControl> out;
+  {
+    auto q = db().statement(
+        "INSERT INTO solocron_job_controls (job, paused, paused_at, resumed_at, changed_by, note, "
+        "changed_at) VALUES (?1, 1, ?2, NULL, ?3, ?4, ?5) ON CONFLICT (job) DO UPDATE SET "
+        "paused = 1, paused_at = ?2, resumed_at = NULL, changed_by = ?3, note = ?4, "
+        "changed_at = ?5 WHERE NOT paused RETURNING " CONTROL_COLUMNS);
+    q.bind(1, job).bind(2, next_second(now)).bind(3, by).bind(4, note).bind(5, now);
+    if (q.step()) out = read_control(q);
+    q.run();
+  }
+  tx.commit();
+  return out;
+}
+
+std::optional<JobControl> SqliteStore::resume_job(std::string_view job, sys_seconds paused_at,
+                                                  sys_seconds until, std::string_view by,
+                                                  std::string_view note,
+                                                  const std::optional<PausedSpan>& span) {
+  std::lock_guard lock(mutex_);
+  SqliteTransaction tx(db());
+  const std::int64_t now = now_ms();
+  std::optional<JobControl> out;
+  {
+    auto q = db().statement(
+        "UPDATE solocron_job_controls SET paused = 0, resumed_at = ?3, changed_by = ?4, "
+        "note = ?5, changed_at = ?6 WHERE job = ?1 AND paused AND paused_at = ?2 "
+        "RETURNING " CONTROL_COLUMNS);
+    q.bind(1, job).bind(2, secs(paused_at)).bind(3, secs(until)).bind(4, by).bind(5, note);
+    q.bind(6, now);
+    if (q.step()) out = read_control(q);
+    q.run();
+  }
+  if (out && span) {
+    db().statement(
+            "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence, "
+            "attempt, finished_at, message) SELECT ?1, '', ?2, 0, 'paused', '', 0, 1, ?3, ?4 "
+            "WHERE NOT EXISTS (SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?2) "
+            "ON CONFLICT DO NOTHING")
+        .bind(1, job)
+        .bind(2, secs(span->last_tick))
+        .bind(3, now)
+        .bind(4, span->message)
+        .run();
+  }
+  tx.commit();
+  return out;
+}
+
+void SqliteStore::seed_paused(std::span<const std::string> jobs) {
+  each_in_transaction(jobs, [this](const std::string& job, std::int64_t now) {
+    db().statement(
+            "INSERT INTO solocron_job_controls (job, paused, paused_at, resumed_at, changed_by, "
+            "note, changed_at) VALUES (?1, 1, ?2, NULL, 'configuration', "
+            "'paused: true in the configuration', ?3) ON CONFLICT (job) DO NOTHING")
+        .bind(1, job)
+        .bind(2, next_second(now))
+        .bind(3, now)
+        .run();
+    return true;
+  });
 }
 
 // --- history ---
