@@ -46,6 +46,10 @@ TEST_F(SchedulerTest, FailedCallableAndExceptionAreFailures) {
   })));
   s.start();
   run_for(1s);
+  // A thrown exception unwinds slowly under the sanitizers: the outcome may land after the
+  // fake second's idle point, so wait for both (bounded, real time), then check there is one.
+  ASSERT_TRUE(rec.wait_count(RunEventKind::finished, 1, "rc"));
+  ASSERT_TRUE(rec.wait_count(RunEventKind::finished, 1, "throws"));
   auto rc = rec.of(RunEventKind::finished, "rc");
   ASSERT_EQ(rc.size(), 1u);
   EXPECT_EQ(rc[0].state, RunState::failed);
