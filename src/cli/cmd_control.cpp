@@ -52,22 +52,20 @@ ClusterJob cluster_job(Store& store, const std::string& job) {
 }
 
 Runners runners_of(Store& store, const std::string& job) {
-  {
-    const ClusterJob j = cluster_job(store, job);
-    Runners r;
-    for (const JobDefinition& d : j.definitions) {
-      const std::string run_on = d.definition.value("run_on", std::string("once"));
-      if (run_on == "local") continue;
-      r.every_node = r.every_node || run_on == "every_node";
-      r.nodes.insert(d.nodes.begin(), d.nodes.end());
-    }
-    if (r.nodes.empty()) {
-      throw StoreError(StoreError::Kind::invalid,
-                       "job \"" + job + "\" is run_on: local on every node that has it: such a "
-                       "job runs only by its node's own schedule, never on request");
-    }
-    return r;
+  const ClusterJob j = cluster_job(store, job);
+  Runners r;
+  for (const JobDefinition& d : j.definitions) {
+    const std::string run_on = d.definition.value("run_on", std::string("once"));
+    if (run_on == "local") continue;
+    r.every_node = r.every_node || run_on == "every_node";
+    r.nodes.insert(d.nodes.begin(), d.nodes.end());
   }
+  if (r.nodes.empty()) {
+    throw StoreError(StoreError::Kind::invalid,
+                     "job \"" + job + "\" is run_on: local on every node that has it: such a "
+                     "job runs only by its node's own schedule, never on request");
+  }
+  return r;
 }
 
 std::string at_text(std::chrono::sys_seconds t) { return format_rfc3339(t, "UTC", true); }
@@ -135,17 +133,17 @@ int wait_for(Store& store, const RunRequest& req, const Runners& runners,
   const std::size_t expected = runners.every_node ? runners.nodes.size() : 1;
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   std::vector<RunRecord> records;
+  const auto all_final = [&] {
+    return records.size() >= expected &&
+           std::none_of(records.begin(), records.end(),
+                        [](const RunRecord& r) { return is_active(r.state); });
+  };
   for (;;) {
     records = records_of(store, req);
-    const bool done = records.size() >= expected &&
-                      std::none_of(records.begin(), records.end(),
-                                   [](const RunRecord& r) { return is_active(r.state); });
-    if (done || std::chrono::steady_clock::now() >= give_up) break;
+    if (all_final() || std::chrono::steady_clock::now() >= give_up) break;
     std::this_thread::sleep_for(200ms);
   }
-  const bool finished = records.size() >= expected &&
-                        std::none_of(records.begin(), records.end(),
-                                     [](const RunRecord& r) { return is_active(r.state); });
+  const bool finished = all_final();
   const bool ok = finished && std::all_of(records.begin(), records.end(), [](const RunRecord& r) {
                     return r.state == RunState::succeeded;
                   });

@@ -48,9 +48,16 @@ bool reclaims_lost(const JobDef& def) {
 // still run, an old span is not run as a storm.
 void Claimer::apply_controls() {
   if (jobs_.size() == 0) return;
+  bool jobs_changed;  // seeds are looked for only then: the scan walks every job
+  {
+    std::lock_guard g(mu_);
+    jobs_changed = publish_due_;
+  }
   std::vector<JobControl> controls;
   try {
-    if (auto seed = jobs_.configured_paused(); !seed.empty()) store_.seed_paused(seed);
+    if (jobs_changed) {
+      if (auto seed = jobs_.configured_paused(); !seed.empty()) store_.seed_paused(seed);
+    }
     controls = store_.job_controls();
   } catch (const std::exception& ex) {
     events_.store_error("pause states", ex);
