@@ -70,10 +70,18 @@ struct OccurrenceKey {
   std::int64_t request = 0;
   friend bool operator==(const OccurrenceKey&, const OccurrenceKey&) = default;
 };
-// What started an occurrence: "schedule", or "manual" for a run asked for. Jobs see it as
-// SOLOCRON_TRIGGER (X-Solocron-Trigger), records show it.
-inline std::string_view trigger_of(const OccurrenceKey& key) {
-  return key.request != 0 ? "manual" : "schedule";
+// What started an occurrence's current attempt. Jobs see it as SOLOCRON_TRIGGER
+// (X-Solocron-Trigger), records show it.
+enum class Trigger {
+  schedule,  // the schedule's tick
+  manual,    // a run asked for (`solocron trigger`)
+  backfill,  // a tick that was not run, run later (`solocron backfill`)
+  retry,     // a new attempt of a failed or timed-out run (the job's `retry` policy)
+};
+std::string_view to_string(Trigger trigger);
+// The trigger a new occurrence has by its key alone: a request's is manual.
+inline Trigger trigger_of(const OccurrenceKey& key) {
+  return key.request != 0 ? Trigger::manual : Trigger::schedule;
 }
 
 enum class RunState {
@@ -106,6 +114,11 @@ struct ClaimRequest {
   // a claimant that starts the run as soon as its claim is won, the claim is then its running
   // mark too, in the same round trip.
   bool start = false;
+  // A backfill (`solocron backfill`, key.request 0): the claim also takes over a `missed`
+  // record of the occurrence (compare-and-set on its state: of many, one wins), and the record
+  // says trigger backfill. Where `forbid` would skip it, nothing is written (overlap_skipped):
+  // a backfill waits for the earlier run instead of recording the tick skipped.
+  bool backfill = false;
 };
 
 struct ClaimResult {
@@ -153,9 +166,10 @@ struct RunRecord {
   std::optional<int> signal;
   std::string output_tail;
   std::string message;
-  // A requested run (key.request != 0): who asked, and why.
+  // A requested run (key.request != 0) or a backfilled one: who asked, and why.
   std::string requested_by;
   std::string note;
+  Trigger trigger = Trigger::schedule;  // of the current attempt
 };
 
 // A request for one run of a job now (`solocron trigger`), kept in the store so that any node
@@ -200,6 +214,19 @@ struct ReclaimRequest {
   std::string node_id;
   std::int64_t lease_token = 0;
   int attempt = 1;
+};
+
+// One instant of a backfill (`solocron backfill`), kept in the store so that any node that has
+// the job runs it, claimed under the instant's own key (request 0) with ClaimRequest::backfill.
+struct BackfillItem {
+  std::int64_t backfill = 0;  // the backfill's id (ids grow)
+  std::string job;
+  std::chrono::sys_seconds at{};
+  StoreTime requested_at{};
+  std::string requested_by;
+  std::string note;
+  // The occurrence's record as the item was read: none, `missed`, or active (claimed/running).
+  std::optional<RunState> state;
 };
 
 struct NodeLease {
@@ -284,6 +311,31 @@ class Store {
   virtual std::vector<bool> recorded(std::span<const OccurrenceKey> keys) = 0;
   // Re-claims (see ReclaimRequest); per request, the new record when applied.
   virtual std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) = 0;
+
+  // --- retries ---
+  // A new attempt of a run that ended `failed` or `timed_out` (compare-and-set): applied only
+  // if the stored fence is still `fence`, the state one of those, the stored attempt is
+  // `attempt - 1` and the claimant's lease is live. In the same transaction the attempt as it
+  // ended is kept (earlier_attempts) and the record becomes `claimed` as in reclaim, with
+  // trigger retry. Per request, the new record when applied.
+  virtual std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> requests) = 0;
+  // The runs of `jobs` that ended `failed` or `timed_out` at or after `finished_since` (store
+  // time), the earliest finished first, at most 1,000: the scheduler decides which are due.
+  virtual std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs,
+                                                  StoreTime finished_since) = 0;
+  // The attempts kept of these occurrences (those a retry replaced), by key, then attempt.
+  virtual std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> keys) = 0;
+
+  // --- backfill ---
+  // Records a backfill of `job` at these instants (at most 10,000) under a new id, asked now by
+  // the store's clock. Returns the id.
+  virtual std::int64_t request_backfill(std::string_view job,
+                                        std::span<const std::chrono::sys_seconds> instants,
+                                        std::string_view requested_by, std::string_view note) = 0;
+  // The items of backfills asked at or after `since` whose occurrence is still to run or
+  // running: no record, `missed`, or active; not pruned by retention. By job, then instant
+  // (the oldest first), at most 1,000.
+  virtual std::vector<BackfillItem> pending_backfill(StoreTime since) = 0;
 
   // --- the cluster's job set ---
   // Replaces the whole set `node_id` published with `jobs`, if its lease (id, token) is live by

@@ -43,7 +43,7 @@ nlohmann::json to_json(const RunRecord& r) {
       {"signal", optional_json(r.signal)},
       {"output_tail", json_text(r.output_tail)},
       {"message", json_text(r.message)},
-      {"trigger", std::string(trigger_of(r.key))},
+      {"trigger", std::string(to_string(trigger_of(r.key)))},
       {"request", r.key.request != 0 ? nlohmann::json(r.key.request) : nlohmann::json(nullptr)},
       {"requested_by", r.key.request != 0 ? nlohmann::json(json_text(r.requested_by)) : nlohmann::json(nullptr)},
       {"note", r.key.request != 0 ? nlohmann::json(json_text(r.note)) : nlohmann::json(nullptr)},

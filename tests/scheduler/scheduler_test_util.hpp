@@ -289,6 +289,27 @@ class CuttableStore final : public Store {
     check();
     return inner_.reclaim(r);
   }
+  std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> r) override {
+    check();
+    return inner_.retry(r);
+  }
+  std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs, StoreTime since) override {
+    check();
+    return inner_.retry_candidates(jobs, since);
+  }
+  std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> k) override {
+    check();
+    return inner_.earlier_attempts(k);
+  }
+  std::int64_t request_backfill(std::string_view job, std::span<const sys_seconds> at,
+                                std::string_view by, std::string_view note) override {
+    check();
+    return inner_.request_backfill(job, at, by, note);
+  }
+  std::vector<BackfillItem> pending_backfill(StoreTime since) override {
+    check();
+    return inner_.pending_backfill(since);
+  }
   std::vector<RunRecord> history(const HistoryQuery& q) override { check(); return inner_.history(q); }
   std::vector<std::optional<sys_seconds>> last_scheduled(std::span<const std::string> jobs) override {
     check();
