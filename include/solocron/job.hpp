@@ -64,6 +64,21 @@ struct HttpSpec {
   std::string ca_file{};  // PEM bundle that verifies an https server (empty: the system's CAs)
 };
 
+// New attempts of a run that ended failed or timed_out (cluster contract, "Retries"): attempt
+// n+1 starts min(backoff * 2^(n-1), max_backoff) after attempt n ended, on any live node that
+// has the job, with a new fencing token. `attempts` counts them all: 1 is no retry.
+struct RetryPolicy {
+  int attempts = 1;
+  std::chrono::milliseconds backoff{std::chrono::seconds(30)};
+  std::chrono::milliseconds max_backoff{std::chrono::minutes(10)};
+  // Each delay is shortened by up to half, by an amount derived from the job, the instant and
+  // the attempt (the same on every node): retries of many jobs that failed together spread.
+  bool jitter = false;
+  // No new attempt once the job's next scheduled occurrence is due.
+  bool until_next = false;
+  bool operator==(const RetryPolicy&) const = default;
+};
+
 struct JobSpec {
   std::string name;          // [A-Za-z0-9_.-]{1,128}, unique
   Schedule schedule;         // already parsed (carries its zone)
@@ -81,6 +96,7 @@ struct JobSpec {
   Delivery delivery = Delivery::at_most_once;
   RunOn run_on = RunOn::once;
   std::size_t output_tail_bytes = 4096;
+  RetryPolicy retry{};
   bool paused = false;
   Hooks hooks{};  // each unset one falls back to the node's default (NodeSettings::hooks)
 };

@@ -20,13 +20,19 @@ bool ClusterJob::paused() const {
                      [](const JobDefinition& d) { return d.definition.value("paused", false); });
 }
 
+std::optional<Schedule> schedule_of(const JobDefinition& d) {
+  ParseOptions options;
+  options.time_zone = d.definition.value("time_zone", std::string("UTC"));
+  auto schedule = Schedule::parse(d.definition.value("schedule", std::string()), options);
+  if (!schedule) return std::nullopt;
+  return std::move(*schedule);
+}
+
 std::optional<std::string> ClusterJob::next_fire(std::chrono::sys_seconds now) const {
   std::optional<std::chrono::sys_seconds> best;
   for (const auto& d : definitions) {
     if (d.definition.value("paused", false)) continue;
-    ParseOptions options;
-    options.time_zone = d.definition.value("time_zone", std::string("UTC"));
-    auto schedule = Schedule::parse(d.definition.value("schedule", std::string()), options);
+    auto schedule = schedule_of(d);
     if (!schedule) continue;  // a zone this host does not know: nothing to say
     if (auto n = schedule->next(now); n && (!best || *n < *best)) best = *n;
   }
@@ -53,6 +59,15 @@ std::vector<ClusterJob> cluster_jobs(Store& store) {
     out.push_back(std::move(job));
   }
   return out;
+}
+
+ClusterJob cluster_job(Store& store, const std::string& job) {
+  for (ClusterJob& j : cluster_jobs(store)) {
+    if (j.name == job) return std::move(j);
+  }
+  throw StoreError(StoreError::Kind::invalid,
+                   "no live node has a job named \"" + job +
+                       "\" (`solocron jobs` lists the cluster's jobs); nothing was changed");
 }
 
 }  // namespace solocron::cli

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "solocron/cron.hpp"
 #include "solocron/store.hpp"
 
 namespace solocron::cli {
@@ -30,5 +31,9 @@ struct ClusterJob {
 };
 
 std::vector<ClusterJob> cluster_jobs(Store& store);
+// The job as the live nodes published it; throws StoreError(invalid) when none has it.
+ClusterJob cluster_job(Store& store, const std::string& job);
+// A published definition's schedule in its zone; nullopt for a zone this host does not know.
+std::optional<Schedule> schedule_of(const JobDefinition& d);
 
 }  // namespace solocron::cli

@@ -3,9 +3,6 @@
 // They write requests, never runs: the nodes that have the job take a request at their next
 // sweep (within about a heartbeat) and claim its run like an occurrence, so the fencing token,
 // the overlap policy and "a node without the job never runs it" hold as for the schedule.
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <iostream>
 #include <set>
@@ -25,15 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// "user@host": who asked, when --by does not say.
-std::string default_requester() {
-  std::string user = "uid " + std::to_string(geteuid());
-  if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) user = pw->pw_name;
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return user;
-  return user + "@" + host;
-}
-
 // The nodes that will run a request of `job`: one for a job run once in the cluster, each
 // publishing node for an every_node job. Throws StoreError(invalid) when no live node can run
 // it (unknown, or run_on: local everywhere): a request nobody takes is no request.
@@ -41,16 +29,6 @@ struct Runners {
   bool every_node = false;
   std::set<std::string> nodes;
 };
-// The job as the live nodes published it; throws StoreError(invalid) when none has it.
-ClusterJob cluster_job(Store& store, const std::string& job) {
-  for (ClusterJob& j : cluster_jobs(store)) {
-    if (j.name == job) return std::move(j);
-  }
-  throw StoreError(StoreError::Kind::invalid,
-                   "no live node has a job named \"" + job +
-                       "\" (`solocron jobs` lists the cluster's jobs); nothing was changed");
-}
-
 Runners runners_of(Store& store, const std::string& job) {
   const ClusterJob j = cluster_job(store, job);
   Runners r;
@@ -82,10 +60,7 @@ std::optional<JobControl> control_of(Store& store, const std::string& job) {
 constexpr std::size_t kMaxTicksCounted = 1'000'000;
 std::optional<PausedSpan> paused_span(const ClusterJob& job, const JobControl& c,
                                       std::chrono::sys_seconds until, const std::string& by) {
-  const auto& d = job.definitions.front().definition;
-  ParseOptions options;
-  options.time_zone = d.value("time_zone", std::string("UTC"));
-  auto schedule = Schedule::parse(d.value("schedule", std::string()), options);
+  auto schedule = schedule_of(job.definitions.front());
   if (!schedule) return std::nullopt;  // a zone this host does not know: nothing to count
   std::size_t ticks = 0;
   std::optional<std::chrono::sys_seconds> last;

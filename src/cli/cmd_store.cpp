@@ -21,10 +21,53 @@ std::string duration_of(const RunRecord& r) {
   return detail::format_duration(*r.finished_at - *r.started_at);
 }
 
-void print_history(const std::vector<RunRecord>& records, bool json) {
+// The attempts a retry replaced, per occurrence of `records` that had more than one.
+std::map<std::pair<std::string, std::int64_t>, std::vector<RunRecord>> earlier_of(
+    Store& store, const std::vector<RunRecord>& records) {
+  std::vector<OccurrenceKey> keys;
+  for (const auto& r : records) {
+    if (r.attempt > 1) keys.push_back(r.key);
+  }
+  std::map<std::pair<std::string, std::int64_t>, std::vector<RunRecord>> out;
+  if (keys.empty()) return out;
+  for (RunRecord& a : store.earlier_attempts(keys)) {
+    const auto id = std::make_pair(a.key.job + "@" + a.key.node + "#" + std::to_string(a.key.request),
+                                   a.key.scheduled_at.time_since_epoch().count());
+    out[id].push_back(std::move(a));
+  }
+  return out;
+}
+
+std::vector<std::string> history_row(const RunRecord& r, bool earlier) {
+  std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
+  if (r.key.request != 0) job += " [manual " + std::to_string(r.key.request) + "]";
+  if (r.trigger == Trigger::backfill) job += " [backfill]";
+  return {earlier ? "  (earlier attempt)" : format_rfc3339(r.key.scheduled_at, "UTC", true), job,
+          std::string(to_string(r.state)), r.node.empty() ? "-" : r.node,
+          r.fence != 0 ? std::to_string(r.fence) : "-", std::to_string(r.attempt),
+          optional_int(r.exit_code), optional_int(r.signal), duration_of(r),
+          r.message.empty() ? "-" : r.message};
+}
+
+// Each record, newest first; a retried occurrence's earlier attempts follow it (in JSON as its
+// "earlier_attempts"), so that every attempt's outcome, exit code and output stay visible.
+void print_history(Store& store, const std::vector<RunRecord>& records, bool json) {
+  const auto earlier = earlier_of(store, records);
+  const auto earlier_for = [&](const RunRecord& r) -> const std::vector<RunRecord>* {
+    auto it = earlier.find({r.key.job + "@" + r.key.node + "#" + std::to_string(r.key.request),
+                            r.key.scheduled_at.time_since_epoch().count()});
+    return it == earlier.end() ? nullptr : &it->second;
+  };
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : records) out.push_back(to_json(r));
+    for (const auto& r : records) {
+      nlohmann::json j = to_json(r);
+      j["earlier_attempts"] = nlohmann::json::array();
+      if (const auto* e = earlier_for(r)) {
+        for (const auto& a : *e) j["earlier_attempts"].push_back(to_json(a));
+      }
+      out.push_back(std::move(j));
+    }
     std::cout << dump_json(out) << "\n";
     return;
   }
@@ -32,13 +75,10 @@ void print_history(const std::vector<RunRecord>& records, bool json) {
       {"SCHEDULED_AT", "JOB", "STATE", "NODE", "FENCE", "ATTEMPT", "EXIT", "SIGNAL", "DURATION",
        "MESSAGE"}};
   for (const auto& r : records) {
-    std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
-    if (r.key.request != 0) job += " [manual " + std::to_string(r.key.request) + "]";
-    rows.push_back({format_rfc3339(r.key.scheduled_at, "UTC", true), job,
-                    std::string(to_string(r.state)), r.node.empty() ? "-" : r.node,
-                    r.fence != 0 ? std::to_string(r.fence) : "-", std::to_string(r.attempt),
-                    optional_int(r.exit_code), optional_int(r.signal), duration_of(r),
-                    r.message.empty() ? "-" : r.message});
+    rows.push_back(history_row(r, false));
+    if (const auto* e = earlier_for(r)) {
+      for (auto it = e->rbegin(); it != e->rend(); ++it) rows.push_back(history_row(*it, true));
+    }
   }
   std::cout << render_table(rows);
 }
@@ -83,7 +123,7 @@ void register_store_commands(CLI::App& app, int& exit_code) {
       HistoryQuery q;
       if (!job->empty()) q.job = *job;
       q.limit = *limit;
-      print_history(store->history(q), *json);
+      print_history(*store, store->history(q), *json);
     });
   });
 

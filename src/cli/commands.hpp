@@ -11,5 +11,6 @@ void register_schedule_commands(CLI::App& app, int& exit_code);  // next, prev, 
 void register_daemon_commands(CLI::App& app, int& exit_code);    // run, check
 void register_store_commands(CLI::App& app, int& exit_code);     // status, history, nodes, jobs
 void register_control_commands(CLI::App& app, int& exit_code);   // trigger, pause, resume
+void register_backfill_command(CLI::App& app, int& exit_code);    // backfill
 
 }  // namespace solocron::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   solocron::cli::register_daemon_commands(app, exit_code);
   solocron::cli::register_store_commands(app, exit_code);
   solocron::cli::register_control_commands(app, exit_code);
+  solocron::cli::register_backfill_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

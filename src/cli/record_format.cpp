@@ -28,6 +28,8 @@ std::string format_store_time(StoreTime t) {
 }
 
 nlohmann::json to_json(const RunRecord& r) {
+  // Who asked, for a run asked for or backfilled (a retry keeps its occurrence's asker).
+  const bool asked = r.key.request != 0 || !r.requested_by.empty();
   return nlohmann::json{
       {"job", r.key.job},
       {"scheduled_at", format_rfc3339(r.key.scheduled_at, "UTC", true)},
@@ -43,10 +45,10 @@ nlohmann::json to_json(const RunRecord& r) {
       {"signal", optional_json(r.signal)},
       {"output_tail", json_text(r.output_tail)},
       {"message", json_text(r.message)},
-      {"trigger", std::string(to_string(trigger_of(r.key)))},
+      {"trigger", std::string(to_string(r.trigger))},
       {"request", r.key.request != 0 ? nlohmann::json(r.key.request) : nlohmann::json(nullptr)},
-      {"requested_by", r.key.request != 0 ? nlohmann::json(json_text(r.requested_by)) : nlohmann::json(nullptr)},
-      {"note", r.key.request != 0 ? nlohmann::json(json_text(r.note)) : nlohmann::json(nullptr)},
+      {"requested_by", asked ? nlohmann::json(json_text(r.requested_by)) : nlohmann::json(nullptr)},
+      {"note", asked ? nlohmann::json(json_text(r.note)) : nlohmann::json(nullptr)},
   };
 }
 

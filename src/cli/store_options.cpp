@@ -1,10 +1,21 @@
 #include "cli/store_options.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "store/store_url.hpp"
 
 namespace solocron::cli {
+
+std::string default_requester() {
+  std::string user = "uid " + std::to_string(geteuid());
+  if (const passwd* pw = getpwuid(geteuid()); pw && pw->pw_name) user = pw->pw_name;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return user;
+  return user + "@" + host;
+}
 
 std::string resolve_store_url(const std::optional<std::string>& flag, const std::string& from_config) {
   std::string url;

@@ -46,6 +46,9 @@ struct StoreOptions {
   std::unique_ptr<Store> open(const OpenOptions& options = {}) const;
 };
 
+// "user@host": who asked (trigger, pause, backfill), when --by does not say.
+std::string default_requester();
+
 // Runs a command's `body`, turning store failures into a message and exit status 1 (2 for
 // StoreError::invalid: bad input). `body` returns the exit status, or nothing for 0.
 template <class F>

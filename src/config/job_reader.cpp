@@ -17,7 +17,7 @@ const std::initializer_list<std::string_view> kJobKeys = {
     "shell",     "working_dir", "env",      "overlap",       "timeout",
     "kill_grace", "misfire",   "max_catchup", "starting_deadline", "delivery",
     "run_on",    "output_tail_bytes", "paused", "inherit_env", "http", "jitter",
-    "on_failure", "on_missed", "on_success"};
+    "retry",     "on_failure", "on_missed", "on_success"};
 
 // Set by solocron for every run (section 12 of the cluster contract); a job cannot set them.
 const std::initializer_list<std::string_view> kContractVariables = {
@@ -154,6 +154,40 @@ void read_action(const YAML::Node& node, const std::string& path, YamlReader& r,
   if (auto spec = read_http(http, path + ".http", r)) job.action = std::move(*spec);
 }
 
+const std::initializer_list<std::string_view> kRetryKeys = {"attempts", "backoff", "max_backoff",
+                                                            "jitter", "until_next"};
+
+// retry: {attempts: 3, backoff: 30s, max_backoff: 10m, jitter: true, until_next: true}
+void read_retry(const YAML::Node& n, const std::string& key, YamlReader& r, RetryPolicy& retry) {
+  if (!n.IsMap()) {
+    r.error(n, key, "expected a mapping such as {attempts: 3, backoff: 30s}");
+    return;
+  }
+  r.check_keys(n, key, kRetryKeys);
+  if (!n["attempts"]) {
+    r.error(n, key, "missing \"attempts\" (how many attempts in all, the first one included)");
+  } else if (auto v = r.integer(n["attempts"], key + ".attempts", 1, 100)) {
+    retry.attempts = static_cast<int>(*v);
+  }
+  if (n["backoff"]) {
+    if (auto d = r.positive_duration(n["backoff"], key + ".backoff")) retry.backoff = *d;
+  }
+  if (!n["max_backoff"]) {
+    retry.max_backoff = std::max(retry.max_backoff, retry.backoff);
+  } else if (auto d = r.positive_duration(n["max_backoff"], key + ".max_backoff")) {
+    retry.max_backoff = *d;
+    if (*d < retry.backoff) {
+      r.error(n["max_backoff"], key + ".max_backoff", "max_backoff must be at least backoff");
+    }
+  }
+  if (retry.max_backoff > std::chrono::hours(24)) {
+    r.error(n["max_backoff"] ? n["max_backoff"] : n["backoff"], key + ".max_backoff",
+            "a retry waits at most 24h (backoff and max_backoff)");
+  }
+  if (n["jitter"]) retry.jitter = r.boolean(n["jitter"], key + ".jitter").value_or(false);
+  if (n["until_next"]) retry.until_next = r.boolean(n["until_next"], key + ".until_next").value_or(false);
+}
+
 template <class Enum>
 void read_enum(const YAML::Node& node, const char* key, const std::string& path, YamlReader& r,
                std::initializer_list<std::string_view> names, Enum& out) {
@@ -204,6 +238,7 @@ void read_policies(const YAML::Node& node, const std::string& path, YamlReader& 
     }
   }
   if (node["paused"]) job.paused = r.boolean(node["paused"], path + ".paused").value_or(false);
+  if (node["retry"]) read_retry(node["retry"], path + ".retry", r, job.retry);
 }
 
 }  // namespace

@@ -158,7 +158,7 @@ void Claimer::submit(std::vector<Occurrence> occs) {
     // Jitter waits here, among the occurrences this node holds (catch-up leaves them alone).
     // Stagger and jitter add up: every node waits the same jitter, then their rank.
     // A run asked for starts now: jitter spreads the schedule's herd, not a request.
-    const auto jitter = o.request ? std::chrono::milliseconds(0) : o.def->jitter_delay(o.at);
+    const auto jitter = o.request || o.backfill ? std::chrono::milliseconds(0) : o.def->jitter_delay(o.at);
     by_delay[delay + jitter].push_back(std::move(o));
   }
   for (auto& [delay, batch] : by_delay) pending_.emplace(now + delay, std::move(batch));
@@ -267,7 +267,7 @@ void Claimer::claim(std::vector<Occurrence> occs) {
   std::vector<Occurrence> expired;
   std::erase_if(occs, [&](Occurrence& o) {
     const auto d = o.def->starting_deadline();
-    if (!d || now - WallTime(o.at) <= *d) return false;
+    if (!d || o.backfill || now - WallTime(o.at) <= *d) return false;
     expired.push_back(std::move(o));
     return true;
   });
@@ -342,8 +342,8 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
   for (const Occurrence& o : occs) {
     // Every claim here has a slot reserved, so its run starts once won: the claim is stored as
     // the running mark, in the same round trip.
-    ClaimRequest r{key_of(o), node_id_, token, o.def->overlap, settings_.max_clock_skew, true};
-    runs.push_back(registry_.add_claiming(o.def, r.key, 1));
+    ClaimRequest r{key_of(o), node_id_, token, o.def->overlap, settings_.max_clock_skew, true, o.backfill};
+    runs.push_back(registry_.add_claiming(o.def, r.key, 1, o.backfill ? Trigger::backfill : trigger_of(r.key)));
     requests.push_back(std::move(r));
   }
   std::vector<ClaimResult> results;
@@ -370,6 +370,17 @@ void Claimer::claim_reserved(std::vector<Occurrence> occs) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     const ClaimResult& r = results[i];
     RunEvent e = events_.make(RunEventKind::claimed, requests[i].key);
+    // A backfill instant not won is looked at again at the next sweep (if still pending).
+    if (occs[i].backfill && r.outcome != ClaimResult::Outcome::won) {
+      backfills_taken_.erase({occs[i].def->name, occs[i].at});
+    }
+    if (occs[i].backfill && r.outcome == ClaimResult::Outcome::overlap_skipped) {
+      registry_.abandon(*runs[i]);
+      e.kind = RunEventKind::not_claimed;
+      e.message = "backfill waits: an earlier run of the job is still active (overlap: forbid)";
+      events.push_back(std::move(e));
+      continue;
+    }
     switch (r.outcome) {
       case ClaimResult::Outcome::won:
         ++events_.counters.claims_won;

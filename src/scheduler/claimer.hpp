@@ -12,8 +12,9 @@
 // Once per heartbeat it sweeps (sweep.cpp): it finds runs whose holder's lease is gone (lost,
 // or taken over when never started), re-claims lost at_least_once runs of jobs it has, stops
 // its own runs that the store no longer considers its own, takes the runs asked for
-// (`solocron trigger`) of jobs it has, catches up after a (re-)registration (catch_up.cpp),
-// and applies retention.
+// (`solocron trigger`) and the backfills (`solocron backfill`) of jobs it has, retries failed
+// runs (the job's `retry`), catches up after a (re-)registration (catch_up.cpp), and applies
+// retention.
 #pragma once
 
 #include <condition_variable>
@@ -131,15 +132,24 @@ class Claimer {
   void take_over(const std::vector<RunRecord>& orphans);
   void reclaim_lost();
   struct Reclaim {
+    enum class Kind {
+      unstarted,  // taken over from a holder that never started it
+      lost,       // at_least_once: a new attempt of a run whose node died
+      retry,      // the job's retry policy: a new attempt of a failed or timed-out run
+    };
     std::shared_ptr<const JobDef> def;
     ReclaimRequest request;
-    bool unstarted;  // taken over from a holder that never started it (else: lost)
+    Kind kind;
+    Trigger trigger;  // of the new attempt
   };
   void reclaim(std::vector<Reclaim> requests);
+  std::vector<std::optional<RunRecord>> store_reclaims(const std::vector<Reclaim>& requests);
   void stop_replaced(const std::vector<RunRecord>& active, std::uint64_t seq);
   void prune_some();
   void publish_jobs();
   void take_requests();
+  void take_backfills();
+  void retry_failed();
   void apply_controls();
   void miss_expired_waiting();
 
@@ -173,6 +183,12 @@ class Claimer {
   std::vector<std::string> live_nodes_;  // sorted
   // Requests handed on while the store still lists them pending (claimer thread only).
   std::set<std::int64_t> requests_taken_;
+  // Backfill instants handed on, until the store lists them no more or their claim lost.
+  std::set<std::pair<std::string, std::chrono::sys_seconds>> backfills_taken_;
+  // Jobs with a retry policy, and how far back their failed runs may still be due a retry:
+  // set with each publication of the job set (claimer thread only).
+  std::vector<std::string> retry_jobs_;
+  std::chrono::milliseconds retry_window_{0};
   // Jobs whose history grew since they were last pruned: by how many records, since when.
   struct Growth {
     std::size_t records = 0;

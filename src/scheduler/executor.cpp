@@ -191,7 +191,7 @@ void Executor::execute_http(const RunPtr& run) {
       {"X-Solocron-Node", events_.node_id()},
       {"X-Solocron-Fence", std::to_string(run->fence)},
       {"X-Solocron-Attempt", std::to_string(run->attempt)},
-      {"X-Solocron-Trigger", std::string(to_string(trigger_of(run->key)))}};
+      {"X-Solocron-Trigger", std::string(to_string(run->trigger))}};
   detail::HttpOutcome o =
       detail::call_http(run->def->http(), headers, run->def->output_tail_bytes, run->stop.get_token());
   const StopReason reason = registry_.stop_reason(*run);
@@ -240,7 +240,7 @@ void Executor::execute_command(const RunPtr& run) {
   spec.extra_env.emplace_back("SOLOCRON_NODE", events_.node_id());
   spec.extra_env.emplace_back("SOLOCRON_FENCE", std::to_string(run->fence));
   spec.extra_env.emplace_back("SOLOCRON_ATTEMPT", std::to_string(run->attempt));
-  spec.extra_env.emplace_back("SOLOCRON_TRIGGER", std::string(to_string(trigger_of(run->key))));
+  spec.extra_env.emplace_back("SOLOCRON_TRIGGER", std::string(to_string(run->trigger)));
   spec.tail_bytes = run->def->output_tail_bytes;
   if (run->def->timeout_ms >= 0) spec.timeout = std::chrono::milliseconds(run->def->timeout_ms);
   spec.kill_grace = std::chrono::milliseconds(run->def->kill_grace_ms);
@@ -328,7 +328,7 @@ void Executor::finish(const RunPtr& run, RunState state, std::optional<int> exit
   // not copied once more for nobody.
   std::optional<HookRecord> recorded;
   if (run->def->hooks || !settings_.hooks.empty()) {
-    recorded = HookRecord{run->key, state, run->fence, run->attempt, exit_code, signal, message, tail, std::nullopt};
+    recorded = HookRecord{run->key, state, run->fence, run->attempt, exit_code, signal, message, tail, std::nullopt, run->trigger};
     if (run->started) {
       recorded->duration =
           std::chrono::duration_cast<std::chrono::milliseconds>(clock_.steady_now() - run->started_steady);

@@ -82,7 +82,7 @@ json action_json(const JobSpec& spec) {
 }  // namespace
 
 PublishedJob published_job(const JobSpec& spec, bool paused) {
-  const json d = {
+  json d = {
       {"schedule", spec.schedule.text()},
       {"time_zone", spec.schedule.time_zone()},
       {"run_on", name_of(spec.run_on, {"once", "every_node", "local"})},
@@ -99,6 +99,15 @@ PublishedJob published_job(const JobSpec& spec, bool paused) {
       {"action", action_json(spec)},
       {"hooks", hooks_json(spec.hooks)},
   };
+  // Only when set, so that the fingerprints of jobs without one stay what older versions
+  // published (a rolling upgrade shows no drift for them).
+  if (spec.retry.attempts > 1) {
+    d["retry"] = {{"attempts", spec.retry.attempts},
+                  {"backoff_ms", spec.retry.backoff.count()},
+                  {"max_backoff_ms", spec.retry.max_backoff.count()},
+                  {"jitter", spec.retry.jitter},
+                  {"until_next", spec.retry.until_next}};
+  }
   // json objects keep their keys sorted: the same definition always dumps the same text.
   std::string text = d.dump();
   char fingerprint[17];

@@ -25,6 +25,7 @@ std::shared_ptr<const JobDef> JobDef::from_spec(JobSpec spec, std::shared_ptr<Jo
       static_cast<std::uint32_t>(std::min<std::size_t>(spec.output_tail_bytes, 1u << 30));
   def->jitter_ms = spec.jitter ? static_cast<std::uint32_t>(std::clamp<std::int64_t>(spec.jitter->count(), 0, 1u << 31)) : 0;
   if (!spec.hooks.empty()) def->hooks = std::make_unique<const Hooks>(std::move(spec.hooks));
+  if (spec.retry.attempts > 1) def->retry = std::make_unique<const RetryPolicy>(spec.retry);
   def->overlap = spec.overlap;
   def->misfire = spec.misfire;
   def->delivery = spec.delivery;
@@ -54,6 +55,7 @@ JobSpec JobDef::to_spec(bool paused) const {
   s.run_on = run_on;
   s.output_tail_bytes = output_tail_bytes;
   if (hooks) s.hooks = *hooks;
+  if (retry) s.retry = *retry;
   s.paused = paused;
   return s;
 }
@@ -78,6 +80,7 @@ bool JobDef::same_as(const JobDef& o) const {
   if (is_command() && !same_command(command(), o.command())) return false;
   if (is_http() && !same_http(http(), o.http())) return false;
   if ((hooks ? *hooks : Hooks{}) != (o.hooks ? *o.hooks : Hooks{})) return false;
+  if ((retry ? *retry : RetryPolicy{}) != (o.retry ? *o.retry : RetryPolicy{})) return false;
   return timeout_ms == o.timeout_ms && kill_grace_ms == o.kill_grace_ms &&
          starting_deadline_ms == o.starting_deadline_ms && max_catchup == o.max_catchup &&
          output_tail_bytes == o.output_tail_bytes && jitter_ms == o.jitter_ms && overlap == o.overlap && misfire == o.misfire &&

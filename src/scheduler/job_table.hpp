@@ -47,6 +47,7 @@ struct JobDef {
   RunOn run_on = RunOn::once;
 
   std::unique_ptr<const Hooks> hooks;     // null: none of its own (the node's defaults apply)
+  std::unique_ptr<const RetryPolicy> retry;  // null: one attempt
   std::shared_ptr<JobActivity> activity;  // the one mutable part, see JobActivity
 
   // `activity`: the previous definition's (an update), or null for a new job.
@@ -127,6 +128,9 @@ struct Occurrence {
   bool misfired = false;  // skipped by a clock step, a stall or downtime
   bool fallback = false;  // another node is preferred for it: ask the store before claiming
   std::int64_t request = 0;  // a run asked for (`solocron trigger`): its request's id
+  // An instant of `solocron backfill`: claimed over a `missed` record, whatever its age (no
+  // misfire policy, no starting_deadline: the operator asked for it).
+  bool backfill = false;
 };
 
 // The jobs of this node. Thread-safe; the timer loop, the claimer (catch-up) and the public
@@ -150,6 +154,8 @@ class JobTable {
   std::optional<JobInfo> find(std::string_view name) const;
   std::vector<JobInfo> list() const;
   std::shared_ptr<const JobDef> def_of(std::string_view name) const;
+  // The definition of a job that is not paused; null otherwise (or when absent).
+  std::shared_ptr<const JobDef> unpaused_def(std::string_view name) const;
   std::size_t size() const;
 
   // Recomputes every queued fire from `now_s` (the cluster's clock was first measured).

@@ -191,6 +191,12 @@ std::shared_ptr<const JobDef> JobTable::def_of(std::string_view name) const {
   return slot ? slots_[*slot].def : nullptr;
 }
 
+std::shared_ptr<const JobDef> JobTable::unpaused_def(std::string_view name) const {
+  std::lock_guard g(mu_);
+  auto slot = names_.find(name, slots_);
+  return slot && !slots_[*slot].paused ? slots_[*slot].def : nullptr;
+}
+
 std::size_t JobTable::size() const {
   std::lock_guard g(mu_);
   return live_;

@@ -114,7 +114,7 @@ void Notifier::notify(const Hooks* job_hooks, HookEvent event, HookRecord r) {
                          {"state", to_string(r.state)},
                          {"fence", r.fence},
                          {"attempt", r.attempt},
-                         {"trigger", std::string(to_string(trigger_of(r.key)))},
+                         {"trigger", std::string(to_string(r.trigger.value_or(trigger_of(r.key))))},
                          {"exit_code", optional_json(r.exit_code)},
                          {"signal", optional_json(r.signal)},
                          {"message", r.message},

@@ -39,6 +39,7 @@ struct HookRecord {
   std::string message;
   std::string output_tail;
   std::optional<std::chrono::milliseconds> duration;
+  std::optional<Trigger> trigger{};  // none: the key's (schedule, or manual for a request)
 };
 
 class Notifier {

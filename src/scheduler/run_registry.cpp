@@ -43,10 +43,11 @@ RunPtr RunRegistry::make_locked(std::shared_ptr<const JobDef> def, OccurrenceKey
 }
 
 RunPtr RunRegistry::add_claiming(std::shared_ptr<const JobDef> def, OccurrenceKey key,
-                                 int attempt) {
+                                 int attempt, Trigger trigger) {
   std::lock_guard g(mu_);
   auto run = make_locked(std::move(def), std::move(key), true);
   run->attempt = attempt;
+  run->trigger = trigger;
   run->phase = RunPhase::claiming;
   run->holds_slot = true;
   if (reserved_ > 0) {

@@ -44,6 +44,7 @@ struct Run {
   std::int64_t fence = 0;
   std::int64_t lease_token = 0;
   int attempt = 1;
+  Trigger trigger = Trigger::schedule;  // of this attempt (SOLOCRON_TRIGGER)
   // Under the registry's mutex:
   RunPhase phase = RunPhase::queued;
   StopReason stop_reason = StopReason::none;
@@ -69,7 +70,8 @@ class RunRegistry {
   // Takes up to `n` free slots for claims about to be sent; returns how many.
   std::size_t reserve(std::size_t n);
   // A new entry in phase `claiming`, holding one reserved slot.
-  RunPtr add_claiming(std::shared_ptr<const JobDef> def, OccurrenceKey key, int attempt);
+  RunPtr add_claiming(std::shared_ptr<const JobDef> def, OccurrenceKey key, int attempt,
+                      Trigger trigger);
   // The claim was won: phase `marking` with its fence.
   void claimed(Run& run, std::int64_t fence, std::int64_t lease_token);
   // The running mark was stored: queued for a worker. False once workers were stopped

@@ -12,6 +12,7 @@
 
 #include "http/http_call.hpp"
 #include "scheduler/scheduler_impl.hpp"
+#include "scheduler/retry_policy.hpp"
 
 namespace solocron {
 
@@ -201,6 +202,7 @@ JobResult Scheduler::Impl::validate_spec(const JobSpec& spec) const {
   if (spec.jitter && (spec.jitter->count() <= 0 || *spec.jitter > std::chrono::hours(24))) {
     return error(job + "jitter must be more than 0 and at most 24h");
   }
+  if (auto e = detail::retry_error(spec)) return error(job + *e);
   if (spec.jitter && spec.starting_deadline && *spec.jitter >= *spec.starting_deadline) {
     return error(job + "jitter must be less than starting_deadline (a delayed start would always be missed)");
   }

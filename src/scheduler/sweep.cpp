@@ -8,6 +8,7 @@
 
 #include "scheduler/claimer.hpp"
 #include "scheduler/job_publish.hpp"
+#include "scheduler/retry_policy.hpp"
 
 namespace solocron::detail {
 
@@ -23,6 +24,12 @@ constexpr std::size_t kPrunesPerSweep = 64;
 // A run asked for is taken within this long of the request (or its job's starting_deadline,
 // after which it is recorded missed): a request for a job no live node has is not kept as work.
 constexpr auto kRequestWindow = std::chrono::hours(1);
+// A backfill is carried out within this long of being asked; after it, what is left of it is
+// dropped (its job is gone from every live node, or paused all along).
+constexpr auto kBackfillWindow = std::chrono::hours(24);
+// Failed runs are looked for this long after their backoff ends: a retry that no live node
+// could take meanwhile (all down, or none with the job) is not made later.
+constexpr auto kRetrySlack = std::chrono::minutes(5);
 // A resume heard of later than this (a node started after it) goes on from now.
 constexpr auto kResumeLookBack = std::chrono::seconds(10);
 // Retention takes the store's locks (PostgreSQL makes concurrent claims wait while it deletes),
@@ -109,6 +116,71 @@ void Claimer::take_requests() {
   if (!occs.empty()) redecide_(std::move(occs), now);
 }
 
+// Backfills (`solocron backfill`): per job, the oldest instant still to run, one at a time (none
+// while one of the job's instants is active: a backfill never runs as a storm, nor out of
+// order). The claim takes over the instant's `missed` record or inserts one; of all nodes and
+// of backfills given twice, one claim wins.
+void Claimer::take_backfills() {
+  if (jobs_.size() == 0) return;
+  const auto now = cluster_clock_.now();
+  std::vector<BackfillItem> items;
+  try {
+    items = store_.pending_backfill(std::chrono::floor<std::chrono::milliseconds>(now - kBackfillWindow));
+  } catch (const std::exception& ex) {
+    events_.store_error("backfills", ex);
+    return;
+  }
+  std::set<std::pair<std::string, std::chrono::sys_seconds>> still;
+  std::vector<Occurrence> occs;
+  for (std::size_t i = 0; i < items.size();) {
+    std::size_t end = i;
+    while (end < items.size() && items[end].job == items[i].job) ++end;  // by job, then instant
+    bool busy = false;
+    const BackfillItem* next = nullptr;
+    for (std::size_t k = i; k < end; ++k) {
+      still.emplace(items[k].job, items[k].at);
+      busy = busy || (items[k].state && is_active(*items[k].state)) ||
+             backfills_taken_.count({items[k].job, items[k].at});
+      if (!next && (!items[k].state || *items[k].state == RunState::missed)) next = &items[k];
+    }
+    const std::string& job = items[i].job;
+    i = end;
+    if (busy || !next) continue;
+    auto def = jobs_.unpaused_def(job);  // paused: the store refuses its ticks; later
+    if (!def || !def->store_backed() || def->run_on != RunOn::once) continue;
+    occs.push_back(Occurrence{std::move(def), next->at, false, false, 0, true});
+    backfills_taken_.emplace(job, next->at);
+  }
+  std::erase_if(backfills_taken_, [&](const auto& k) { return !still.count(k); });
+  if (!occs.empty()) submit(std::move(occs));
+}
+
+// Retries (the job's `retry`): any live node that has the job gives a failed or timed-out run
+// its next attempt once the backoff is over; the store's compare-and-set on fence and attempt
+// lets one node of all that try take it.
+void Claimer::retry_failed() {
+  if (retry_jobs_.empty()) return;
+  const auto now = cluster_clock_.now();
+  std::vector<RunRecord> failed;
+  try {
+    failed = store_.retry_candidates(
+        retry_jobs_, std::chrono::floor<std::chrono::milliseconds>(now - retry_window_));
+  } catch (const std::exception& ex) {
+    events_.store_error("retries", ex);
+    return;
+  }
+  const std::int64_t token = session_.view().token;
+  std::vector<Reclaim> retries;
+  for (const RunRecord& r : failed) {
+    if (!r.key.node.empty() && r.key.node != node_id_) continue;  // every_node: each its own
+    auto def = jobs_.unpaused_def(r.key.job);  // a paused job is not retried meanwhile
+    if (!def || !retry_due(*def, r, now)) continue;
+    retries.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, Reclaim::Kind::retry,
+                       Trigger::retry});
+  }
+  reclaim(std::move(retries));
+}
+
 void Claimer::sweep() {
   if (!session_.valid()) return;
   std::vector<Occurrence> again;
@@ -134,11 +206,13 @@ void Claimer::sweep() {
   apply_controls();
   publish_jobs();
   take_requests();
+  take_backfills();
   try {
     const std::uint64_t seq = registry_.sequence();
     stop_replaced(store_.active_runs(node_id_), seq);
     take_over(store_.orphaned_runs());
     reclaim_lost();
+    retry_failed();
     std::vector<std::string> live;
     for (const NodeLease& l : store_.nodes()) {
       if (l.live) live.push_back(l.node_id);
@@ -160,7 +234,7 @@ void Claimer::miss_expired_waiting() {
   {
     std::lock_guard g(mu_);
     std::erase_if(waiting_, [&](Occurrence& o) {
-      if (within(*o.def, o.at, now)) return false;
+      if (o.backfill || within(*o.def, o.at, now)) return false;
       expired.push_back(std::move(o));
       return true;
     });
@@ -187,7 +261,7 @@ void Claimer::take_over(const std::vector<RunRecord>& orphans) {
     if (r.state == RunState::claimed) {
       if (!def || !def->store_backed()) continue;  // left to a node that has the job
       if (r.key.node.empty() && within(*def, r.key.scheduled_at, now)) {
-        reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt}, true});
+        reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt}, Reclaim::Kind::unstarted, r.trigger});
         continue;
       }
       lost.push_back({r.key, r.fence, RunState::lost, {}, {}, {},
@@ -213,7 +287,7 @@ void Claimer::take_over(const std::vector<RunRecord>& orphans) {
       notifier_.notify(def ? def->hooks.get() : nullptr, HookEvent::failure,
                        {r.key, RunState::lost, r.fence, r.attempt, {}, {}, lost[i].message, {}, {}});
       if (def && reclaims_lost(*def) && r.state == RunState::running && within(*def, r.key.scheduled_at, now)) {
-        reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, false});
+        reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, Reclaim::Kind::lost, r.trigger});
       }
     }
   }
@@ -234,7 +308,7 @@ void Claimer::reclaim_lost() {
   for (const RunRecord& r : lost) {
     auto def = jobs_.def_of(r.key.job);
     if (!def || !reclaims_lost(*def) || !within(*def, r.key.scheduled_at, now)) continue;
-    reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, false});
+    reclaims.push_back({def, {r.key, r.fence, node_id_, token, r.attempt + 1}, Reclaim::Kind::lost, r.trigger});
   }
   reclaim(std::move(reclaims));
 }
@@ -246,12 +320,12 @@ void Claimer::reclaim(std::vector<Reclaim> requests) {
   std::vector<ReclaimRequest> reqs;
   std::vector<RunPtr> runs;
   for (const Reclaim& r : requests) {
-    runs.push_back(registry_.add_claiming(r.def, r.request.key, r.request.attempt));
+    runs.push_back(registry_.add_claiming(r.def, r.request.key, r.request.attempt, r.trigger));
     reqs.push_back(r.request);
   }
   std::vector<std::optional<RunRecord>> results;
   try {
-    results = store_.reclaim(reqs);
+    results = store_reclaims(requests);
   } catch (...) {
     for (const RunPtr& run : runs) registry_.abandon(*run);
     throw;
@@ -266,13 +340,39 @@ void Claimer::reclaim(std::vector<Reclaim> requests) {
     registry_.claimed(*runs[i], results[i]->fence, reqs[i].lease_token);
     ++events_.counters.reclaimed;
     RunEvent e = events_.make(RunEventKind::reclaimed, runs[i]->key, results[i]->fence, reqs[i].attempt);
-    e.message = requests[i].unstarted
-                    ? "took over an occurrence whose node died before starting it"
-                    : "re-claimed a lost occurrence (attempt " + std::to_string(reqs[i].attempt) + ")";
+    switch (requests[i].kind) {
+      case Reclaim::Kind::unstarted:
+        e.message = "took over an occurrence whose node died before starting it";
+        break;
+      case Reclaim::Kind::lost:
+        e.message = "re-claimed a lost occurrence (attempt " + std::to_string(reqs[i].attempt) + ")";
+        break;
+      case Reclaim::Kind::retry:
+        e.message = "retrying: attempt " + std::to_string(reqs[i].attempt) + " of " +
+                    std::to_string(requests[i].def->retry ? requests[i].def->retry->attempts : 0);
+        break;
+    }
     events_.emit(e);
     won.push_back(runs[i]);
   }
   mark_and_start(std::move(won));
+}
+
+// Retries go through Store::retry, the others through Store::reclaim; results in request order.
+std::vector<std::optional<RunRecord>> Claimer::store_reclaims(const std::vector<Reclaim>& requests) {
+  std::vector<ReclaimRequest> retries, others;
+  for (const Reclaim& r : requests) (r.kind == Reclaim::Kind::retry ? retries : others).push_back(r.request);
+  std::vector<std::optional<RunRecord>> retried, reclaimed, out;
+  if (!retries.empty()) retried = store_.retry(retries);
+  if (!others.empty()) reclaimed = store_.reclaim(others);
+  std::size_t a = 0, b = 0;
+  for (const Reclaim& r : requests) {
+    auto& from = r.kind == Reclaim::Kind::retry ? retried : reclaimed;
+    std::size_t& i = r.kind == Reclaim::Kind::retry ? a : b;
+    out.push_back(i < from.size() ? std::move(from[i]) : std::nullopt);
+    ++i;
+  }
+  return out;
 }
 
 // A run of this node that the store no longer counts as active under its fence was replaced
@@ -336,7 +436,14 @@ void Claimer::publish_jobs() {
   const std::int64_t token = session_.view().token;
   std::vector<PublishedJob> set;
   std::uint64_t digest = static_cast<std::uint64_t>(token);
+  retry_jobs_.clear();
+  retry_window_ = std::chrono::milliseconds(0);
   for (const JobInfo& info : jobs_.list()) {
+    if (info.spec.retry.attempts > 1) {
+      retry_jobs_.push_back(info.spec.name);
+      retry_window_ = std::max<std::chrono::milliseconds>(
+          retry_window_, longest_retry_wait(info.spec.retry) + kRetrySlack);
+    }
     set.push_back(published_job(info.spec, info.paused));
     digest = stable_hash(std::to_string(digest) + set.back().job + set.back().fingerprint);
   }
