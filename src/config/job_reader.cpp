@@ -238,7 +238,13 @@ void read_policies(const YAML::Node& node, const std::string& path, YamlReader& 
     }
   }
   if (node["paused"]) job.paused = r.boolean(node["paused"], path + ".paused").value_or(false);
-  if (node["retry"]) read_retry(node["retry"], path + ".retry", r, job.retry);
+  if (node["retry"]) {
+    read_retry(node["retry"], path + ".retry", r, job.retry);
+    if (job.retry.attempts > 1 && (job.run_on == RunOn::local || job.schedule.is_reboot())) {
+      r.error(node["retry"], path + ".retry",
+              "retry needs the store (run_on once or every_node): a local or @reboot job's runs are not recorded");
+    }
+  }
 }
 
 }  // namespace

@@ -50,6 +50,9 @@ TEST(Docs, ConfigurationNamesEveryKey) {
   const auto http_keys = quoted_list(read_file(kTop / "src/config/http_reader.cpp"), "kHttpKeys = {");
   ASSERT_GT(http_keys.size(), 5u);
   for (const auto& k : http_keys) EXPECT_NE(doc.find("| `http." + k + "` |"), std::string::npos) << "http." << k;
+  const auto retry_keys = quoted_list(read_file(kTop / "src/config/job_reader.cpp"), "kRetryKeys = {");
+  ASSERT_EQ(retry_keys.size(), 5u);
+  for (const auto& k : retry_keys) EXPECT_NE(doc.find("| `" + k + "` |"), std::string::npos) << "retry." << k;
   for (const char* word : {"SOLOCRON_STORE", "--max-config-bytes", "4 KiB", "inherit_env", "PGPASSWORD"}) {
     EXPECT_NE(doc.find(word), std::string::npos) << word;
   }

@@ -87,6 +87,7 @@ jobs:
     run_on: every_node
     output_tail_bytes: 1024
     paused: true
+    retry: {attempts: 4, backoff: 10s, max_backoff: 1m, jitter: true, until_next: true}
 )",
                            "full.yaml");
   ASSERT_TRUE(load.errors.empty()) << load.errors[0].to_string();
@@ -108,6 +109,11 @@ jobs:
   EXPECT_EQ(j.starting_deadline, std::chrono::milliseconds(10min));
   EXPECT_EQ(j.max_catchup, 3u);
   EXPECT_TRUE(j.paused);
+  EXPECT_EQ(j.retry.attempts, 4);
+  EXPECT_EQ(j.retry.backoff, 10s);
+  EXPECT_EQ(j.retry.max_backoff, 1min);
+  EXPECT_TRUE(j.retry.jitter);
+  EXPECT_TRUE(j.retry.until_next);
   EXPECT_EQ(std::get<CommandSpec>(j.action).shell_command, "echo hi | tee -a /tmp/x");
 }
 
@@ -209,6 +215,12 @@ TEST(ConfigValidation, RejectsWhatRunCannotUse) {
       {"jobs:\n" + job + "    starting_deadline: 0ms\n", "f:5:24: jobs[0].starting_deadline: \"0ms\" must be more than 0"},
       {"jobs:\n" + job + "    jitter: 0s\n", "f:5:13: jobs[0].jitter: \"0s\" must be more than 0"},
       {"jobs:\n" + job + "    jitter: 2d\n", "f:5:13: jobs[0].jitter: jitter is at most 24h"},
+      {"jobs:\n" + job + "    retry: {backoff: 5s}\n", "f:5:12: jobs[0].retry: missing \"attempts\""},
+      {"jobs:\n" + job + "    retry: {attempts: 0}\n", "f:5:23: jobs[0].retry.attempts:"},
+      {"jobs:\n" + job + "    retry: {attempts: 3, tries: 2}\n", "f:5:26: jobs[0].retry.tries:"},
+      {"jobs:\n" + job + "    retry: {attempts: 3, backoff: 1m, max_backoff: 30s}\n", "jobs[0].retry.max_backoff: max_backoff must be at least backoff"},
+      {"jobs:\n" + job + "    retry: 3\n", "f:5:12: jobs[0].retry: expected a mapping such as {attempts: 3, backoff: 30s}"},
+      {"jobs:\n" + job + "    run_on: local\n    retry: {attempts: 2}\n", "f:6:12: jobs[0].retry: retry needs the store"},
       {"jobs:\n" + job + "    starting_deadline: 1m\n    jitter: 1m\n", "f:6:13: jobs[0].jitter: jitter must be less than starting_deadline"},
       {"node:\n  heartbeat: 0s\n", "f:2:14: node.heartbeat: \"0s\" must be more than 0"},
       {"node:\n  node_ttl: 0s\n", "f:2:13: node.node_ttl: \"0s\" must be more than 0"},
