@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "solocron/store.hpp"
 #include "store/state_names.hpp"
@@ -18,14 +19,20 @@
 namespace solocron::detail {
 
 // SECONDS(col) and MS(col) make the SQL that yields `col` as epoch seconds / milliseconds.
-// A requested run's asker and note come from its request (the unqualified `request` is the
-// run's: solocron_requests has no such column).
+// The columns read the same from solocron_runs and solocron_attempts (a kept attempt).
 #define SOLOCRON_RUN_COLUMNS(SECONDS, MS)                                                  \
   "job, node_key, " SECONDS("scheduled_at") ", state, node, lease_token, fence, attempt, " \
       MS("claimed_at") ", " MS("started_at") ", " MS("finished_at")                       \
       ", exit_code, signal, output_tail, message, request, "                              \
-      "COALESCE((SELECT q.requested_by FROM solocron_requests q WHERE q.id = request), ''), " \
-      "COALESCE((SELECT q.note FROM solocron_requests q WHERE q.id = request), '')"
+      SOLOCRON_ASKED("requested_by") ", " SOLOCRON_ASKED("note") ", cause"
+// Who asked for a run, and why: a backfilled run's from the first backfill of its instant, a
+// requested run's from its request. The unqualified names are the run's: solocron_requests has
+// no `request` column, and the backfill rows are renamed so that `job` is not theirs.
+#define SOLOCRON_ASKED(col)                                                                  \
+  "COALESCE(CASE WHEN cause = 'backfill' THEN (SELECT b." col " FROM (SELECT id, job AS b_job, " \
+  "at AS b_at, " col " FROM solocron_backfill) b WHERE b.b_job = job AND b.b_at = scheduled_at " \
+  "ORDER BY b.id LIMIT 1) ELSE (SELECT q." col " FROM solocron_requests q WHERE q.id = request) " \
+  "END, '')"
 #define SOLOCRON_LEASE_COLUMNS(MS) \
   "node_id, token, " MS("registered_at") ", " MS("renewed_at") ", " MS("expires_at")
 // For a schema whose times are stored as those integers already (SQLite).
@@ -45,6 +52,14 @@ std::optional<int> nullable_small(const Row& row, int col) {
   auto v = row.nullable(col);
   if (!v) return std::nullopt;
   return static_cast<int>(*v);
+}
+
+// The stored `cause` of an attempt ("trigger" is an SQL keyword): '' for the trigger its key
+// implies (the schedule's, or a request's), 'backfill' or 'retry' otherwise.
+inline Trigger trigger_from_cause(std::string_view cause, const OccurrenceKey& key) {
+  if (cause == "backfill") return Trigger::backfill;
+  if (cause == "retry") return Trigger::retry;
+  return trigger_of(key);
 }
 
 // The run whose SOLOCRON_RUN_COLUMNS start at column `c`.
@@ -69,6 +84,7 @@ RunRecord read_run(const Row& row, int c = 0) {
   r.key.request = row.integer(c + 15);
   r.requested_by = std::string(row.text(c + 16));
   r.note = std::string(row.text(c + 17));
+  r.trigger = trigger_from_cause(row.text(c + 18), r.key);
   return r;
 }
 

@@ -1,87 +1,18 @@
 #include "store/memory/memory_store.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <tuple>
 
-#include "store/store_identity.hpp"
+#include "store/memory/memory_state.hpp"
 
 namespace solocron::detail {
 
 using std::chrono::milliseconds;
 using std::chrono::sys_seconds;
-
-struct MemoryStore::State {
-  // Ordered by job, then the every_node part, then time and request: the occurrences that can
-  // overlap one another are one contiguous range, in the order overlap judges "earlier".
-  using Key = std::tuple<std::string, std::string, sys_seconds, std::int64_t>;
-  static Key key_of(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at, k.request}; }
-
-  explicit State(NowSource source) : now_source(std::move(source)) {}
-
-  StoreTime now() const {
-    if (now_source) return now_source();
-    return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
-  }
-
-  bool lease_live(const std::string& node_id, std::int64_t token, StoreTime at) const {
-    auto it = leases.find(node_id);
-    return it != leases.end() && it->second.token == token && it->second.expires_at > at;
-  }
-  bool holder_live(const RunRecord& r, StoreTime at) const {
-    return lease_live(r.node, r.lease_token, at);
-  }
-  bool pruned(const OccurrenceKey& k) const {
-    auto it = pruned_through.find(k.job);
-    return it != pruned_through.end() && k.scheduled_at <= it->second;
-  }
-  // The earlier occurrences of `k`'s job (same every_node part).
-  auto earlier(const OccurrenceKey& k) {
-    return std::pair(runs.lower_bound({k.job, k.node, sys_seconds::min(), 0}),
-                     runs.lower_bound(key_of(k)));
-  }
-
-  // A scheduled tick of a paused job (see Store's pause guard).
-  bool paused(const OccurrenceKey& k) const {
-    auto it = controls.find(k.job);
-    return k.request == 0 && it != controls.end() && it->second.paused &&
-           it->second.paused_at <= k.scheduled_at;
-  }
-  // A new record for `key`, with its request's asker and note.
-  RunRecord record_for(const OccurrenceKey& key) const {
-    RunRecord record;
-    record.key = key;
-    if (auto it = requests.find(key.request); key.request != 0 && it != requests.end()) {
-      record.requested_by = it->second.requested_by;
-      record.note = it->second.note;
-    }
-    return record;
-  }
-  ClaimResult claim(const ClaimRequest& request, StoreTime at);
-  bool update(const StateUpdate& u, StoreTime at);
-  std::optional<RunRecord> reclaim(const ReclaimRequest& request, StoreTime at);
-  std::vector<RunRecord> active_if(const std::function<bool(const RunRecord&)>& pred) const;
-
-  const NowSource now_source;
-  const std::string id = new_store_id();
-  std::mutex mutex;
-  std::int64_t next_fence = 1;
-  std::int64_t next_lease_token = 1;
-  std::map<std::string, NodeLease, std::less<>> leases;
-  std::map<Key, RunRecord> runs;
-  std::map<std::string, sys_seconds, std::less<>> pruned_through;  // per job
-  std::int64_t next_request = 1;
-  std::map<std::int64_t, RunRequest> requests;  // by id
-  std::map<std::string, JobControl, std::less<>> controls;  // by job
-  struct Published {
-    std::int64_t lease_token = 0;
-    StoreTime at{};
-    std::vector<PublishedJob> jobs;
-  };
-  std::map<std::string, Published, std::less<>> published;  // per node
-};
 
 MemoryStore::MemoryStore(NowSource now_source)
     : state_(std::make_shared<State>(std::move(now_source))) {}
@@ -190,7 +121,11 @@ ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at)
     result.outcome = ClaimResult::Outcome::too_early;
     return result;
   }
-  if (pruned(key) || paused(key) || runs.contains(key_of(key))) {
+  // A backfill takes over a `missed` record; any other record makes the occurrence taken.
+  const auto existing = runs.find(key_of(key));
+  const bool open = existing == runs.end() ||
+                    (request.backfill && existing->second.state == RunState::missed);
+  if (pruned(key) || paused(key) || !open) {
     result.outcome = ClaimResult::Outcome::taken;
     return result;
   }
@@ -198,15 +133,24 @@ ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at)
   record.node = request.node_id;
   record.lease_token = request.lease_token;
   record.claimed_at = at;
+  if (request.backfill) {
+    record.trigger = Trigger::backfill;
+    if (const BackfillItem* asked = first_backfill(key.job, key.scheduled_at)) {
+      record.requested_by = asked->requested_by;
+      record.note = asked->note;
+    }
+  }
   auto [first, last] = earlier(key);
   const auto held_live = [&](const auto& kv) {
     return is_active(kv.second.state) && holder_live(kv.second, at);
   };
   if (request.overlap == OverlapMode::forbid && std::any_of(first, last, held_live)) {
+    // A backfill waits for the earlier run instead of recording the tick skipped.
+    result.outcome = ClaimResult::Outcome::overlap_skipped;
+    if (request.backfill) return result;
     record.state = RunState::skipped_overlap;
     record.finished_at = at;
     runs.emplace(key_of(key), std::move(record));
-    result.outcome = ClaimResult::Outcome::overlap_skipped;
     return result;
   }
   if (request.overlap == OverlapMode::replace) {
@@ -222,7 +166,7 @@ ClaimResult MemoryStore::State::claim(const ClaimRequest& request, StoreTime at)
   record.fence = next_fence++;
   result.outcome = ClaimResult::Outcome::won;
   result.fence = record.fence;
-  runs.emplace(key_of(key), std::move(record));
+  runs.insert_or_assign(key_of(key), std::move(record));
   return result;
 }
 
@@ -301,6 +245,10 @@ std::optional<RunRecord> MemoryStore::State::reclaim(const ReclaimRequest& reque
       held.state == RunState::lost || (is_active(held.state) && !holder_live(held, at));
   if (!given_up || !lease_live(request.node_id, request.lease_token, at)) return std::nullopt;
   RunRecord fresh = record_for(held.key);
+  // The same attempt goes on elsewhere: what started it, and who asked, stay.
+  fresh.trigger = held.trigger;
+  fresh.requested_by = held.requested_by;
+  fresh.note = held.note;
   fresh.state = RunState::claimed;
   fresh.node = request.node_id;
   fresh.lease_token = request.lease_token;
@@ -503,6 +451,10 @@ void MemoryStore::prune(std::string_view job, std::size_t keep_last,
     const bool too_old = max_age && record.key.scheduled_at < now - *max_age;
     if (!too_many && !too_old) continue;
     newest_deleted = std::max(newest_deleted.value_or(sys_seconds::min()), record.key.scheduled_at);
+    // The attempts kept of the run go with it.
+    const State::Key key = of_job[i]->first;
+    state_->attempts.erase(state_->attempts.lower_bound({key, INT_MIN}),
+                           state_->attempts.upper_bound({key, INT_MAX}));
     runs.erase(of_job[i]);
   }
   if (!newest_deleted) return;

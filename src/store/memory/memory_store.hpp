@@ -45,6 +45,15 @@ class MemoryStore final : public Store {
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
 
+  std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> requests) override;
+  std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs,
+                                          StoreTime finished_since) override;
+  std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> keys) override;
+  std::int64_t request_backfill(std::string_view job,
+                                std::span<const std::chrono::sys_seconds> instants,
+                                std::string_view requested_by, std::string_view note) override;
+  std::vector<BackfillItem> pending_backfill(StoreTime since) override;
+
   RunRequest request_run(std::string_view job, std::string_view requested_by,
                          std::string_view note) override;
   std::vector<RunRequest> pending_requests(std::string_view node_id,

@@ -13,16 +13,18 @@ namespace {
 
 // $1 request index, $2 job, $3 node_key, $4 scheduled_at (epoch s), $5 the key's request,
 // $6 claiming node, $7 its lease token, $8 overlap forbid, $9 max_clock_skew (ms), $10 store
-// as running (the claimant starts at once: the claim is its running mark). The lease check, the skew
-// guard, the retention mark and the overlap check are in the same statement as the insert;
-// the rows are inserted in key order so that two nodes claiming overlapping batches wait for
-// each other instead of deadlocking.
+// as running (the claimant starts at once: the claim is its running mark), $11 a backfill. The
+// lease check, the skew guard, the retention mark and the overlap check are in the same
+// statement as the insert; the rows are inserted in key order so that two nodes claiming
+// overlapping batches wait for each other instead of deadlocking. A backfill also takes over a
+// `missed` record: ON CONFLICT locks the row and re-checks its state, so of several, one wins;
+// where forbid would skip it, it writes nothing (`waits`).
 constexpr const char* kClaimSql = R"sql(
 WITH req AS (
   SELECT x.*, to_timestamp(x.at) AS sched
   FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
-              $7::bigint[], $8::bool[], $9::bigint[], $10::bool[])
-       AS x(i, job, node_key, at, request, node, lease_token, forbid, skew_ms, start)
+              $7::bigint[], $8::bool[], $9::bigint[], $10::bool[], $11::bool[])
+       AS x(i, job, node_key, at, request, node, lease_token, forbid, skew_ms, start, backfill)
 ), cls AS (
   SELECT r.*,
          NOT EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = r.node
@@ -36,21 +38,32 @@ WITH req AS (
              AND n.token = p.lease_token
            WHERE p.job = r.job AND p.node_key = r.node_key
              AND (p.scheduled_at, p.request) < (r.sched, r.request)
-             AND p.state IN ('claimed', 'running') AND n.expires_at > now()) AS blocked
+             AND p.state IN ('claimed', 'running') AND n.expires_at > now()) AS blocked,
+         CASE WHEN r.backfill THEN (
+           SELECT p.state FROM solocron_runs p WHERE p.job = r.job AND p.node_key = r.node_key
+             AND p.scheduled_at = r.sched AND p.request = r.request) END AS existing
   FROM req r
 ), ins AS (
-  INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, lease_token,
-                             fence, claimed_at, started_at, finished_at)
+  INSERT INTO solocron_runs AS o (job, node_key, scheduled_at, request, state, node, lease_token,
+                                  fence, claimed_at, started_at, finished_at, cause)
   SELECT job, node_key, sched, request,
          CASE WHEN blocked THEN 'skipped_overlap' WHEN start THEN 'running' ELSE 'claimed' END,
          node, lease_token, CASE WHEN blocked THEN 0 ELSE nextval('solocron_fence') END, now(),
-         CASE WHEN start AND NOT blocked THEN now() END, CASE WHEN blocked THEN now() END
-  FROM cls WHERE NOT no_lease AND NOT too_early AND NOT pruned
+         CASE WHEN start AND NOT blocked THEN now() END, CASE WHEN blocked THEN now() END,
+         CASE WHEN backfill THEN 'backfill' ELSE '' END
+  FROM cls WHERE NOT no_lease AND NOT too_early AND NOT pruned AND NOT (backfill AND blocked)
   ORDER BY job, node_key, sched, request
-  ON CONFLICT DO NOTHING
+  ON CONFLICT (job, node_key, scheduled_at, request) DO UPDATE
+    SET state = EXCLUDED.state, node = EXCLUDED.node, lease_token = EXCLUDED.lease_token,
+        fence = EXCLUDED.fence, attempt = 1, claimed_at = EXCLUDED.claimed_at,
+        started_at = EXCLUDED.started_at, finished_at = NULL, exit_code = NULL, signal = NULL,
+        output_tail = '', message = '', cause = EXCLUDED.cause
+    WHERE o.state = 'missed' AND EXCLUDED.cause = 'backfill'
   RETURNING job, node_key, scheduled_at, request, fence, state
 )
-SELECT c.i, c.no_lease, c.too_early, i.fence, i.state, solocron_ms(now())
+SELECT c.i, c.no_lease, c.too_early, i.fence, i.state, solocron_ms(now()),
+       c.backfill AND c.blocked AND NOT c.pruned AND coalesce(c.existing, 'missed') = 'missed'
+         AS waits
 FROM cls c LEFT JOIN ins i
   ON i.job = c.job AND i.node_key = c.node_key AND i.scheduled_at = c.sched
      AND i.request = c.request
@@ -65,7 +78,7 @@ KeyTuple tie_key(const OccurrenceKey& k) { return {k.job, k.node, k.scheduled_at
 void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
                                 std::span<ClaimResult*> out) {
   PgKeyArrays keys;
-  PgArray node, token, forbid, skew, start;
+  PgArray node, token, forbid, skew, start, backfill;
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ClaimRequest& r = *requests[i];
     keys.add(i, r.key);
@@ -74,8 +87,9 @@ void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
     forbid.add(r.overlap == OverlapMode::forbid ? "t" : "f");
     skew.add(static_cast<std::int64_t>(r.max_clock_skew.count()));
     start.add(r.start ? "t" : "f");
+    backfill.add(r.backfill ? "t" : "f");
   }
-  const PgParams p = keys.params({&node, &token, &forbid, &skew, &start});
+  const PgParams p = keys.params({&node, &token, &forbid, &skew, &start, &backfill});
   auto r = conn_.exec_prepared("solocron_claim", kClaimSql, p);
   for (int row = 0; row < r.rows(); ++row) {
     ClaimResult& res = *out[static_cast<std::size_t>(r.integer(row, 0))];
@@ -84,6 +98,8 @@ void PostgresStore::claim_batch(std::span<const ClaimRequest* const> requests,
       res.outcome = ClaimResult::Outcome::no_lease;
     } else if (r.boolean(row, 2)) {
       res.outcome = ClaimResult::Outcome::too_early;
+    } else if (r.boolean(row, 6)) {
+      res.outcome = ClaimResult::Outcome::overlap_skipped;  // a backfill waits: nothing written
     } else if (r.null(row, 3)) {
       res.outcome = ClaimResult::Outcome::taken;  // a record exists, or the instant was pruned
     } else if (r.text(row, 4) == "skipped_overlap") {

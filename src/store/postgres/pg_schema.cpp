@@ -112,6 +112,52 @@ CREATE TABLE solocron_job_controls (
   changed_at timestamptz NOT NULL
 );
 )sql",
+    // 5: retries and backfill. What started a run's current attempt ('' for what its key
+    // implies: the schedule's tick or a request), the attempts a retry replaced, and the
+    // instants a backfill asked for.
+    R"sql(
+ALTER TABLE solocron_runs ADD COLUMN cause text NOT NULL DEFAULT '';  -- '', 'backfill', 'retry'
+-- Retry candidates: a job's failed runs by when they ended.
+CREATE INDEX solocron_runs_failed ON solocron_runs (job, finished_at)
+  WHERE state IN ('failed', 'timed_out');
+
+-- Each attempt as it ended, kept when a retry started the next one.
+CREATE TABLE solocron_attempts (
+  job          text NOT NULL,
+  node_key     text NOT NULL,
+  scheduled_at timestamptz NOT NULL,
+  request      bigint NOT NULL,
+  attempt      integer NOT NULL,
+  state        text NOT NULL,
+  node         text NOT NULL,
+  lease_token  bigint NOT NULL,
+  fence        bigint NOT NULL,
+  cause        text NOT NULL,
+  claimed_at   timestamptz,
+  started_at   timestamptz,
+  finished_at  timestamptz,
+  exit_code    integer,
+  signal       integer,
+  output_tail  text NOT NULL,
+  message      text NOT NULL,
+  PRIMARY KEY (job, node_key, scheduled_at, request, attempt)
+);
+
+-- Backfills (`solocron backfill`): one row per instant asked for, under the backfill's id.
+CREATE SEQUENCE solocron_backfill_id;
+CREATE TABLE solocron_backfill (
+  id           bigint NOT NULL,
+  job          text NOT NULL,
+  at           timestamptz NOT NULL,  -- the occurrence's instant, as solocron_runs.scheduled_at
+  requested_at timestamptz NOT NULL,
+  requested_by text NOT NULL,
+  note         text NOT NULL,
+  PRIMARY KEY (id, at)
+);
+CREATE INDEX solocron_backfill_by_time ON solocron_backfill (requested_at);
+-- A backfilled run's asker: the first backfill of its instant.
+CREATE INDEX solocron_backfill_by_key ON solocron_backfill (job, at, id);
+)sql",
 };
 
 }  // namespace

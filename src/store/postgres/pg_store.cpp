@@ -14,17 +14,10 @@ using std::chrono::sys_seconds;
 
 namespace {
 
-#define PG_SECONDS(col) "extract(epoch FROM " col ")::bigint"
-#define PG_MS(col) "solocron_ms(" col ")"
-#define RUN_COLUMNS SOLOCRON_RUN_COLUMNS(PG_SECONDS, PG_MS)
+#define PG_SECONDS SOLOCRON_PG_SECONDS
+#define PG_MS SOLOCRON_PG_MS
+#define RUN_COLUMNS SOLOCRON_PG_RUN_COLUMNS
 #define LEASE_COLUMNS SOLOCRON_LEASE_COLUMNS(PG_MS)
-
-std::vector<RunRecord> read_runs(const PgResult& r) {
-  std::vector<RunRecord> out;
-  out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_run(r.row(i)));
-  return out;
-}
 
 std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
 std::optional<std::int64_t> wide(std::optional<int> v) {
@@ -33,6 +26,13 @@ std::optional<std::int64_t> wide(std::optional<int> v) {
 }
 
 }  // namespace
+
+std::vector<RunRecord> read_runs(const PgResult& r, int c) {
+  std::vector<RunRecord> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_run(r.row(i), c));
+  return out;
+}
 
 PostgresStore::PostgresStore(std::string url, PgTimeouts timeouts, bool read_only)
     : url_(url),
@@ -552,6 +552,8 @@ void PostgresStore::prune(std::string_view job, std::size_t keep_last,
     conn_.exec("BEGIN");
     conn_.exec("LOCK TABLE solocron_pruned IN ACCESS EXCLUSIVE MODE");
     // Active records carry the fence that guards their holder's writes: never pruned.
+    // r.state is checked too: x's is the snapshot's, r's is re-read if a re-claim or a retry
+    // made the row active meanwhile. The attempts kept of the deleted runs go with them.
     conn_.exec(
         "WITH gone AS ("
         " DELETE FROM solocron_runs r USING (SELECT node_key, scheduled_at, request, state,"
@@ -559,10 +561,13 @@ void PostgresStore::prune(std::string_view job, std::size_t keep_last,
         "  FROM solocron_runs WHERE job = $1) x"
         " WHERE r.job = $1 AND r.node_key = x.node_key AND r.scheduled_at = x.scheduled_at"
         " AND r.request = x.request"
-        " AND x.state NOT IN ('claimed', 'running')"
+        " AND x.state NOT IN ('claimed', 'running') AND r.state NOT IN ('claimed', 'running')"
         " AND (x.n > $2 OR ($3::bigint IS NOT NULL"
         "      AND x.scheduled_at < now() - $3::bigint * interval '1 second'))"
-        " RETURNING r.scheduled_at)"
+        " RETURNING r.node_key, r.scheduled_at, r.request),"
+        " kept AS (DELETE FROM solocron_attempts a USING gone g WHERE a.job = $1"
+        "  AND a.node_key = g.node_key AND a.scheduled_at = g.scheduled_at"
+        "  AND a.request = g.request)"
         " INSERT INTO solocron_pruned (job, through)"
         " SELECT $1, max(scheduled_at) FROM gone HAVING count(*) > 0"
         " ON CONFLICT (job) DO UPDATE"

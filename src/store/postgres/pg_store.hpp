@@ -43,7 +43,7 @@ struct PgKeyArrays {
 
 class PostgresStore final : public Store {
  public:
-  static constexpr std::int64_t kSchemaVersion = 4;
+  static constexpr std::int64_t kSchemaVersion = 5;
 
   // Throws StoreError(invalid) if libpq cannot parse `url`. Connects on first use.
   explicit PostgresStore(std::string url, PgTimeouts timeouts = {}, bool read_only = false);
@@ -70,6 +70,15 @@ class PostgresStore final : public Store {
   std::vector<bool> record_missed(std::span<const OccurrenceKey> keys) override;
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
+
+  std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> requests) override;
+  std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs,
+                                          StoreTime finished_since) override;
+  std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> keys) override;
+  std::int64_t request_backfill(std::string_view job,
+                                std::span<const std::chrono::sys_seconds> instants,
+                                std::string_view requested_by, std::string_view note) override;
+  std::vector<BackfillItem> pending_backfill(StoreTime since) override;
 
   RunRequest request_run(std::string_view job, std::string_view requested_by,
                          std::string_view note) override;
@@ -119,6 +128,13 @@ class PostgresStore final : public Store {
 };
 
 std::unique_ptr<Store> open_postgres_store(const std::string& url, bool read_only);
+
+// A stored time as the integers sql_rows.hpp reads: epoch seconds, epoch milliseconds.
+#define SOLOCRON_PG_SECONDS(col) "extract(epoch FROM " col ")::bigint"
+#define SOLOCRON_PG_MS(col) "solocron_ms(" col ")"
+#define SOLOCRON_PG_RUN_COLUMNS SOLOCRON_RUN_COLUMNS(SOLOCRON_PG_SECONDS, SOLOCRON_PG_MS)
+// The runs of a result whose columns are SOLOCRON_PG_RUN_COLUMNS from column `c` on.
+std::vector<RunRecord> read_runs(const PgResult& r, int c = 0);
 
 // Whether the lease under which the run `run` (a table alias) was claimed is live now.
 #define SOLOCRON_PG_HOLDER_LIVE(run)                                                         \

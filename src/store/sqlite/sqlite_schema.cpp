@@ -140,6 +140,53 @@ CREATE TABLE solocron_job_controls (
   changed_at INTEGER NOT NULL
 );
 )sql",
+    // 5: retries and backfill. What started a run's current attempt ('' for what its key
+    // implies: the schedule's tick or a request), the attempts a retry replaced, and the
+    // instants a backfill asked for.
+    R"sql(
+ALTER TABLE solocron_runs ADD COLUMN cause TEXT NOT NULL DEFAULT '';  -- '', 'backfill', 'retry'
+-- Retry candidates: a job's failed runs by when they ended.
+CREATE INDEX solocron_runs_failed ON solocron_runs (job, finished_at)
+  WHERE state IN ('failed', 'timed_out');
+
+-- Each attempt as it ended, kept when a retry started the next one.
+CREATE TABLE solocron_attempts (
+  job          TEXT NOT NULL,
+  node_key     TEXT NOT NULL,
+  scheduled_at INTEGER NOT NULL,
+  request      INTEGER NOT NULL,
+  attempt      INTEGER NOT NULL,
+  state        TEXT NOT NULL,
+  node         TEXT NOT NULL,
+  lease_token  INTEGER NOT NULL,
+  fence        INTEGER NOT NULL,
+  cause        TEXT NOT NULL,
+  claimed_at   INTEGER,
+  started_at   INTEGER,
+  finished_at  INTEGER,
+  exit_code    INTEGER,
+  signal       INTEGER,
+  output_tail  TEXT NOT NULL,
+  message      TEXT NOT NULL,
+  PRIMARY KEY (job, node_key, scheduled_at, request, attempt)
+);
+
+-- Backfills (`solocron backfill`): one row per instant asked for, under the backfill's id (a
+-- counter: ids only grow).
+INSERT INTO solocron_counters (name, value) VALUES ('backfill', 0);
+CREATE TABLE solocron_backfill (
+  id           INTEGER NOT NULL,
+  job          TEXT NOT NULL,
+  at           INTEGER NOT NULL,  -- the occurrence's instant, as solocron_runs.scheduled_at
+  requested_at INTEGER NOT NULL,
+  requested_by TEXT NOT NULL,
+  note         TEXT NOT NULL,
+  PRIMARY KEY (id, at)
+);
+CREATE INDEX solocron_backfill_by_time ON solocron_backfill (requested_at);
+-- A backfilled run's asker: the first backfill of its instant.
+CREATE INDEX solocron_backfill_by_key ON solocron_backfill (job, at, id);
+)sql",
 };
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 #include <ctime>
 
-#include "store/sql_rows.hpp"
+#include "store/sqlite/sqlite_sql.hpp"
 
 namespace solocron::detail {
 
@@ -15,28 +15,15 @@ using std::chrono::sys_seconds;
 
 namespace {
 
-#define RUN_COLUMNS SOLOCRON_RUN_COLUMNS(SOLOCRON_SQL_AS_IS, SOLOCRON_SQL_AS_IS)
+#define RUN_COLUMNS SOLOCRON_SQLITE_RUN_COLUMNS
 #define LEASE_COLUMNS SOLOCRON_LEASE_COLUMNS(SOLOCRON_SQL_AS_IS)
-// Whether the lease under which the run `run` was claimed is live at `now`.
-#define HOLDER_LIVE(run, now)                                                                \
-  "EXISTS (SELECT 1 FROM solocron_nodes n WHERE n.node_id = " run ".node AND n.token = " run \
-  ".lease_token AND n.expires_at > " now ")"
+#define HOLDER_LIVE SOLOCRON_SQLITE_HOLDER_LIVE
+#define PAUSED SOLOCRON_SQLITE_PAUSED
 
 // Whether the run `run` comes before the occurrence at (`at`, `request`): by instant, then by
 // request (the schedule's tick, request 0, before a run asked for in the same second).
 #define EARLIER(run, at, request) \
   "(" run ".scheduled_at < " at " OR (" run ".scheduled_at = " at " AND " run ".request < " request "))"
-
-// Whether the occurrence (`job`, `at`, `request`) is a scheduled tick of a paused job.
-#define PAUSED(job, at, request)                                                     \
-  "(" request " = 0 AND EXISTS (SELECT 1 FROM solocron_job_controls c WHERE c.job = " job \
-  " AND c.paused AND c.paused_at <= " at "))"
-
-std::int64_t secs(sys_seconds t) { return t.time_since_epoch().count(); }
-std::optional<std::int64_t> wide(std::optional<int> v) {
-  if (!v) return std::nullopt;
-  return *v;
-}
 
 // The store's clock of a one-host store is the kernel's clock. It is read with the system call
 // itself rather than through libc, so that a process-level time shift (libfaketime, a test
@@ -256,15 +243,26 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
     q.bind(5, key.request);
     blocked = q.step();
   }
+  if (blocked && request.backfill) {
+    // A backfill waits for the earlier run instead of recording the tick skipped.
+    result.outcome =
+        backfill_open(key) ? ClaimResult::Outcome::overlap_skipped : ClaimResult::Outcome::taken;
+    return result;
+  }
   // The fence is the counter's next value, taken only if the insert happened. A pruned
-  // instant inserts nothing, like an existing record.
+  // instant inserts nothing, like an existing record. A backfill also takes over a `missed`
+  // record (the state is the compare-and-set's condition), as a fresh first attempt.
   auto ins = db().statement(
       "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, lease_token, "
-      "fence, attempt, claimed_at, started_at, finished_at) SELECT ?1, ?2, ?3, ?10, ?4, ?5, ?8, "
-      "CASE WHEN ?6 THEN 0 ELSE (SELECT value + 1 FROM solocron_counters WHERE name = 'fence') "
-      "END, 1, ?7, CASE WHEN ?9 THEN ?7 END, CASE WHEN ?6 THEN ?7 END WHERE NOT EXISTS "
-      "(SELECT 1 FROM solocron_pruned WHERE job = ?1 AND through >= ?3) AND NOT " PAUSED("?1", "?3", "?10")
-      " ON CONFLICT DO NOTHING");
+      "fence, attempt, claimed_at, started_at, finished_at, cause) SELECT ?1, ?2, ?3, ?10, ?4, ?5, "
+      "?8, CASE WHEN ?6 THEN 0 ELSE (SELECT value + 1 FROM solocron_counters WHERE name = "
+      "'fence') END, 1, ?7, CASE WHEN ?9 THEN ?7 END, CASE WHEN ?6 THEN ?7 END, ?11 "
+      "WHERE NOT " SOLOCRON_SQLITE_PRUNED("?1", "?3") " AND NOT " PAUSED("?1", "?3", "?10")
+      " ON CONFLICT (job, node_key, scheduled_at, request) DO UPDATE SET state = excluded.state, "
+      "node = excluded.node, lease_token = excluded.lease_token, fence = excluded.fence, "
+      "attempt = 1, claimed_at = excluded.claimed_at, started_at = excluded.started_at, "
+      "finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = '', "
+      "cause = excluded.cause WHERE solocron_runs.state = 'missed' AND excluded.cause = 'backfill'");
   const bool start = request.start && !blocked;
   ins.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at));
   ins.bind(4, state_name(blocked ? RunState::skipped_overlap
@@ -272,6 +270,7 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
   ins.bind(9, std::int64_t{start});
   ins.bind(5, request.node_id).bind(6, std::int64_t{blocked}).bind(7, now);
   ins.bind(8, request.lease_token).bind(10, key.request);
+  ins.bind(11, std::string_view(request.backfill ? "backfill" : ""));
   ins.run();
   if (db().changes() == 0) {
     result.outcome = ClaimResult::Outcome::taken;
@@ -283,6 +282,17 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
     if (request.overlap == OverlapMode::replace) result.replaced = interrupt_previous(key, now);
   }
   return result;
+}
+
+// Whether a backfill could claim `key` but for overlap: neither pruned nor paused, and no
+// record or a `missed` one.
+bool SqliteStore::backfill_open(const OccurrenceKey& key) {
+  auto q = db().statement(
+      "SELECT NOT " SOLOCRON_SQLITE_PRUNED("?1", "?3") " AND NOT " PAUSED("?1", "?3", "?4")
+      " AND COALESCE((SELECT state FROM solocron_runs WHERE job = ?1 AND node_key = ?2 AND "
+      "scheduled_at = ?3 AND request = ?4), 'missed') = 'missed'");
+  q.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at)).bind(4, key.request);
+  return q.step() && q.integer(0) != 0;
 }
 
 std::vector<OccurrenceKey> SqliteStore::interrupt_previous(const OccurrenceKey& key,
@@ -298,19 +308,6 @@ std::vector<OccurrenceKey> SqliteStore::interrupt_previous(const OccurrenceKey& 
     replaced.push_back({key.job, sys_seconds(seconds(q.integer(0))), key.node, q.integer(1)});
   }
   return replaced;
-}
-
-template <class In, class One>
-auto SqliteStore::each_in_transaction(std::span<const In> items, One one) {
-  std::vector<decltype(one(items[0], std::int64_t{}))> out;
-  if (items.empty()) return out;
-  out.reserve(items.size());
-  std::lock_guard lock(mutex_);
-  SqliteTransaction tx(db());
-  const std::int64_t now = now_ms();  // read once the write lock is ours
-  for (const auto& item : items) out.push_back(one(item, now));
-  tx.commit();
-  return out;
 }
 
 std::vector<ClaimResult> SqliteStore::claim(std::span<const ClaimRequest> requests) {
@@ -617,6 +614,14 @@ void SqliteStore::prune(std::string_view job, std::size_t keep_last,
   std::optional<std::int64_t> newest;
   while (q.step()) newest = std::max(newest.value_or(INT64_MIN), q.integer(0));
   if (newest) {
+    // The attempts kept of the deleted runs go with them.
+    db().statement(
+            "DELETE FROM solocron_attempts WHERE job = ?1 AND NOT EXISTS (SELECT 1 FROM "
+            "solocron_runs r WHERE r.job = ?1 AND r.node_key = solocron_attempts.node_key AND "
+            "r.scheduled_at = solocron_attempts.scheduled_at AND r.request = "
+            "solocron_attempts.request)")
+        .bind(1, job)
+        .run();
     db().statement(
             "INSERT INTO solocron_pruned (job, through) VALUES (?1, ?2) "
             "ON CONFLICT (job) DO UPDATE SET through = max(through, excluded.through)")

@@ -24,7 +24,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   using NowSource = std::function<StoreTime()>;
-  static constexpr std::int64_t kSchemaVersion = 4;
+  static constexpr std::int64_t kSchemaVersion = 5;
 
   // `path` is a file name as SQLite takes it. The file is opened on first use.
   explicit SqliteStore(std::string path, NowSource now_source = {}, SqliteOptions options = {});
@@ -51,6 +51,15 @@ class SqliteStore final : public Store {
   std::vector<bool> record_missed(std::span<const OccurrenceKey> keys) override;
   std::vector<bool> recorded(std::span<const OccurrenceKey> keys) override;
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> requests) override;
+
+  std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> requests) override;
+  std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs,
+                                          StoreTime finished_since) override;
+  std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> keys) override;
+  std::int64_t request_backfill(std::string_view job,
+                                std::span<const std::chrono::sys_seconds> instants,
+                                std::string_view requested_by, std::string_view note) override;
+  std::vector<BackfillItem> pending_backfill(StoreTime since) override;
 
   RunRequest request_run(std::string_view job, std::string_view requested_by,
                          std::string_view note) override;
@@ -81,9 +90,11 @@ class SqliteStore final : public Store {
   std::int64_t schema_version();
   bool lease_live(std::string_view node_id, std::int64_t token, std::int64_t now);
   ClaimResult claim_one(const ClaimRequest& request, std::int64_t now);
+  bool backfill_open(const OccurrenceKey& key);
   std::vector<OccurrenceKey> interrupt_previous(const OccurrenceKey& key, std::int64_t now);
   bool update_one(const StateUpdate& update, std::int64_t now);
   std::optional<RunRecord> reclaim_one(const ReclaimRequest& request, std::int64_t now);
+  std::optional<RunRecord> retry_one(const ReclaimRequest& request, std::int64_t now);
   std::vector<RunRecord> select_runs(SqliteStatement& q);
   // one(item, now) for each item, in one write transaction; the results in order.
   template <class In, class One>
@@ -95,6 +106,19 @@ class SqliteStore final : public Store {
   std::mutex mutex_;  // one connection, used by one thread at a time
   std::unique_ptr<SqliteDb> db_;
 };
+
+template <class In, class One>
+auto SqliteStore::each_in_transaction(std::span<const In> items, One one) {
+  std::vector<decltype(one(items[0], std::int64_t{}))> out;
+  if (items.empty()) return out;
+  out.reserve(items.size());
+  std::lock_guard lock(mutex_);
+  SqliteTransaction tx(db());
+  const std::int64_t now = now_ms();  // read once the write lock is ours
+  for (const auto& item : items) out.push_back(one(item, now));
+  tx.commit();
+  return out;
+}
 
 // Parses "sqlite:///abs/path.db", "sqlite:/abs/path.db" or "sqlite:relative.db", optionally
 // followed by "?mode=ro" (read-only, as OpenOptions::read_only).
