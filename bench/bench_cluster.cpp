@@ -222,6 +222,22 @@ class TimedStore final : public Store {
   std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> r) override {
     return timed("reclaim", [&] { return inner_->reclaim(r); });
   }
+  std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> r) override {
+    return timed("retry", [&] { return inner_->retry(r); });
+  }
+  std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs, StoreTime since) override {
+    return timed("retry_candidates", [&] { return inner_->retry_candidates(jobs, since); });
+  }
+  std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> k) override {
+    return timed("earlier_attempts", [&] { return inner_->earlier_attempts(k); });
+  }
+  std::int64_t request_backfill(std::string_view job, std::span<const std::chrono::sys_seconds> at,
+                                std::string_view by, std::string_view note) override {
+    return timed("request_backfill", [&] { return inner_->request_backfill(job, at, by, note); });
+  }
+  std::vector<BackfillItem> pending_backfill(StoreTime since) override {
+    return timed("pending_backfill", [&] { return inner_->pending_backfill(since); });
+  }
   std::vector<RunRecord> history(const HistoryQuery& q) override {
     return timed("history", [&] { return inner_->history(q); });
   }

@@ -207,7 +207,8 @@ struct PausedSpan {
 // Takes over an occurrence (compare-and-set on its fence): applied only if the stored fence is
 // still `fence`, the occurrence is `lost` or active under a lease that is no longer live, and
 // the claimant's own lease is live. It becomes `claimed` by node_id with a new fence, the given
-// attempt, a new claimed_at and no start, finish, exit, output or message.
+// attempt, a new claimed_at and no start, finish, exit, output or message. A `lost` attempt so
+// replaced is kept, as a retry keeps a failed one (earlier_attempts).
 struct ReclaimRequest {
   OccurrenceKey key;
   std::int64_t fence = 0;

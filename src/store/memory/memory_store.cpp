@@ -244,6 +244,9 @@ std::optional<RunRecord> MemoryStore::State::reclaim(const ReclaimRequest& reque
   const bool given_up =
       held.state == RunState::lost || (is_active(held.state) && !holder_live(held, at));
   if (!given_up || !lease_live(request.node_id, request.lease_token, at)) return std::nullopt;
+  // A lost attempt stays in the history when the next one replaces it (an unstarted one taken
+  // over goes on as the same attempt).
+  if (held.state == RunState::lost) attempts.try_emplace({it->first, held.attempt}, held);
   RunRecord fresh = record_for(held.key);
   // The same attempt goes on elsewhere: what started it, and who asked, stay.
   fresh.trigger = held.trigger;

@@ -308,16 +308,30 @@ std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
   const PgParams p = keys.params({&fence, &node, &token, &attempt});
   std::lock_guard lock(mutex_);
   // Compare-and-set on the fence: of concurrent re-claims, the first to lock the row wins;
-  // the others re-check the updated row, whose fence is new, and change nothing.
+  // the others re-check the updated row, whose fence is new, and change nothing. A lost
+  // attempt is kept (earlier_attempts) in the same statement; of concurrent copies of it, the
+  // unique key keeps one (an unstarted run taken over goes on as the same attempt).
   auto r = retrying([&] {
     return conn_.exec(
-        "UPDATE solocron_runs r SET state = 'claimed', node = q.claimant,"
+        "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[],"
+        "  $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::int[])"
+        "  AS q(i, k_job, k_node, k_at, k_request, k_fence, claimant, claimant_token, new_attempt)),"
+        " kept AS (INSERT INTO solocron_attempts (job, node_key, scheduled_at, request, attempt,"
+        "  state, node, lease_token, fence, cause, claimed_at, started_at, finished_at, exit_code,"
+        "  signal, output_tail, message)"
+        "  SELECT r.job, r.node_key, r.scheduled_at, r.request, r.attempt, r.state, r.node,"
+        "  r.lease_token, r.fence, r.cause, r.claimed_at, r.started_at, r.finished_at,"
+        "  r.exit_code, r.signal, r.output_tail, r.message FROM solocron_runs r JOIN q"
+        "  ON r.job = q.k_job AND r.node_key = q.k_node AND r.scheduled_at = to_timestamp(q.k_at)"
+        "  AND r.request = q.k_request AND r.fence = q.k_fence WHERE r.state = 'lost'"
+        "  AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
+        "  AND c.token = q.claimant_token AND c.expires_at > now())"
+        "  ON CONFLICT DO NOTHING)"
+        " UPDATE solocron_runs r SET state = 'claimed', node = q.claimant,"
         " lease_token = q.claimant_token, attempt = q.new_attempt,"
         " fence = nextval('solocron_fence'), claimed_at = now(), started_at = NULL,"
         " finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = ''"
-        " FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
-        "  $6::bigint[], $7::text[], $8::bigint[], $9::int[])"
-        "  AS q(i, k_job, k_node, k_at, k_request, k_fence, claimant, claimant_token, new_attempt)"
+        " FROM q"
         " WHERE r.job = q.k_job AND r.node_key = q.k_node"
         " AND r.scheduled_at = to_timestamp(q.k_at) AND r.request = q.k_request"
         " AND r.fence = q.k_fence"

@@ -11,10 +11,7 @@ using std::chrono::sys_seconds;
 
 namespace {
 
-// The columns of solocron_attempts, which solocron_runs has under the same names.
-#define ATTEMPT_COLUMNS                                                                       \
-  "job, node_key, scheduled_at, request, attempt, state, node, lease_token, fence, cause, " \
-  "claimed_at, started_at, finished_at, exit_code, signal, output_tail, message"
+#define ATTEMPT_COLUMNS SOLOCRON_SQLITE_ATTEMPT_COLUMNS
 // The record a retry may replace: ?1-?4 its key, ?5 the fence and ?6 the new attempt asked.
 #define RETRYABLE                                                                            \
   "job = ?1 AND node_key = ?2 AND scheduled_at = ?3 AND request = ?4 AND fence = ?5 AND " \

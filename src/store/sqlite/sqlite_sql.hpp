@@ -16,6 +16,11 @@
 #define SOLOCRON_SQLITE_PAUSED(job, at, request)                                     \
   "(" request " = 0 AND EXISTS (SELECT 1 FROM solocron_job_controls c WHERE c.job = " job \
   " AND c.paused AND c.paused_at <= " at "))"
+// The columns of solocron_attempts (an attempt kept when the next one replaced it), which
+// solocron_runs has under the same names.
+#define SOLOCRON_SQLITE_ATTEMPT_COLUMNS                                                       \
+  "job, node_key, scheduled_at, request, attempt, state, node, lease_token, fence, cause, " \
+  "claimed_at, started_at, finished_at, exit_code, signal, output_tail, message"
 // Whether retention has pruned the instant `at` of `job`.
 #define SOLOCRON_SQLITE_PRUNED(job, at) \
   "EXISTS (SELECT 1 FROM solocron_pruned WHERE job = " job " AND through >= " at ")"

@@ -380,6 +380,18 @@ std::vector<bool> SqliteStore::recorded(std::span<const OccurrenceKey> keys) {
 
 std::optional<RunRecord> SqliteStore::reclaim_one(const ReclaimRequest& r, std::int64_t now) {
   if (!lease_live(r.node_id, r.lease_token, now)) return std::nullopt;
+  // A lost attempt stays in the history (earlier_attempts) when the next one replaces it; an
+  // unstarted one taken over goes on as the same attempt, so there is nothing to keep.
+  db().statement("INSERT INTO solocron_attempts (" SOLOCRON_SQLITE_ATTEMPT_COLUMNS ") SELECT "
+                 SOLOCRON_SQLITE_ATTEMPT_COLUMNS " FROM solocron_runs WHERE job = ?1 AND "
+                 "node_key = ?2 AND scheduled_at = ?3 AND request = ?5 AND fence = ?4 AND "
+                 "state = 'lost' ON CONFLICT DO NOTHING")
+      .bind(1, r.key.job)
+      .bind(2, r.key.node)
+      .bind(3, secs(r.key.scheduled_at))
+      .bind(4, r.fence)
+      .bind(5, r.key.request)
+      .run();
   std::optional<RunRecord> won;
   {
     auto q = db().statement(
