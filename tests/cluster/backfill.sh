@@ -37,7 +37,7 @@ set +e
 [[ $rc -eq 2 ]] && grep -q 'no live node has a job named "nosuch"' "$WORK/err" || fail "unknown job: status $rc, $(cat "$WORK/err")"
 "$SOLOCRON" backfill everywhere --store "$STORE" --from "$outage_from" --to "$outage_to" 2>"$WORK/err"; rc=$?
 [[ $rc -eq 2 ]] && grep -q "run_on: every_node" "$WORK/err" || fail "every_node job: status $rc, $(cat "$WORK/err")"
-backfill --from "$outage_to" --to "$outage_from" 2>"$WORK/err"; rc=$?
+"$SOLOCRON" backfill tick --store "$STORE" --from "$outage_to" --to "$outage_from" 2>"$WORK/err"; rc=$?
 [[ $rc -eq 2 ]] && grep -q -- "--to is before --from" "$WORK/err" || fail "reversed range: status $rc, $(cat "$WORK/err")"
 set -e
 
