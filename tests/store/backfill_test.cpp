@@ -45,7 +45,8 @@ TYPED_TEST_SUITE(BackfillTest, Backends, BackendNames);
 TYPED_TEST(BackfillTest, ABackfillIsKeptWithAGrowingIdAndTheStoresClock) {
   const auto before = this->store().now();
   const auto t = this->store_second(-3600s);
-  const auto first = this->backfill("report", {t + 60s, t, t + 60s}, "alice@ops", "after the outage");
+  const auto first =
+      this->backfill("report", {t + 60s, t, t + 60s}, "alice@ops", "after the outage");
   const auto second = this->backfill("report", {t + 60s}, "bob", "");
   const auto third = this->backfill("alpha", {t});
   EXPECT_GT(first, 0);
@@ -347,8 +348,7 @@ TYPED_TEST(BackfillTest, PendingItemsAreTheTicksStillToRunOrRunning) {
     if (b.backfill == second) second_at = b.requested_at;
   }
   ASSERT_NE(second_at, StoreTime{});
-  EXPECT_EQ(this->pending(second_at),
-            (std::vector<Item>{{"report", at(0), second, std::nullopt}}));
+  EXPECT_EQ(this->pending(second_at), (std::vector<Item>{{"report", at(0), second, std::nullopt}}));
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ class RetryTest : public StoreConformance<B> {
                   std::string output = "disk full\n", std::string message = "exit status 3") {
     const auto won = this->claim_one(this->request(k, node));
     EXPECT_EQ(won.outcome, Outcome::won) << k.job;
-    EXPECT_TRUE(this->update_one(this->make_update(k, won.fence, state, exit_code,
-                                                   std::nullopt, output, message)));
+    EXPECT_TRUE(this->update_one(
+        this->make_update(k, won.fence, state, exit_code, std::nullopt, output, message)));
     return this->find(k).value();
   }
   std::optional<RunRecord> retry_one(const ReclaimRequest& r) {
@@ -85,8 +85,8 @@ TYPED_TEST(RetryTest, ARetryStartsTheNextAttemptAndKeepsTheOneThatEnded) {
   // The old fence no longer writes; the new holder's does, and a second retry keeps both.
   EXPECT_FALSE(this->update_one(k, first.fence, RunState::succeeded, 0));
   ASSERT_TRUE(this->update_one(k, next->fence, RunState::running));
-  ASSERT_TRUE(this->update_one(this->make_update(k, next->fence, RunState::timed_out,
-                                                 std::nullopt, 9, "slow", "timed out after 5s")));
+  ASSERT_TRUE(this->update_one(this->make_update(k, next->fence, RunState::timed_out, std::nullopt,
+                                                 9, "slow", "timed out after 5s")));
   const auto third = this->retry_one(this->reclaim_request(k, next->fence, "a", 3));
   ASSERT_TRUE(third);
   EXPECT_EQ(third->attempt, 3);
