@@ -21,9 +21,8 @@ inline std::vector<std::chrono::sys_seconds> backfill_instants(
     std::span<const std::chrono::sys_seconds> instants) {
   if (instants.size() > kMaxBackfillInstants) {
     throw StoreError(StoreError::Kind::invalid,
-                     "a backfill of " + std::to_string(instants.size()) +
-                         " instants: at most " + std::to_string(kMaxBackfillInstants) +
-                         " in one backfill");
+                     "a backfill of " + std::to_string(instants.size()) + " instants: at most " +
+                         std::to_string(kMaxBackfillInstants) + " in one backfill");
   }
   std::vector<std::chrono::sys_seconds> out(instants.begin(), instants.end());
   std::sort(out.begin(), out.end());

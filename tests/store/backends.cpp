@@ -29,22 +29,47 @@ SqliteBackend::~SqliteBackend() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-void SqliteBackend::create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at) {
-  detail::SqliteStore(path_).migrate_to(1);
-  const auto s = std::to_string(at.time_since_epoch().count());
-  const std::string sql =
-      "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, attempt, "
-      "claimed_at, started_at, finished_at, exit_code, output_tail) VALUES ('" +
-      job + "', '', " + s + ", 'succeeded', 'a', 7, 1, " + s + "000, " + s + "000, " + s +
-      "000, 0, 'v1 output')";
+namespace {
+// Runs `sql` on the SQLite file at `path`, outside solocron's code.
+void sqlite_exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   char* error = nullptr;
-  int rc = sqlite3_open(path_.c_str(), &db);
+  int rc = sqlite3_open(path.c_str(), &db);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
   std::string why = error ? error : sqlite3_errstr(rc);
   sqlite3_free(error);
   sqlite3_close(db);
   if (rc != SQLITE_OK) throw std::runtime_error(sql + ": " + why);
+}
+}  // namespace
+
+void SqliteBackend::create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at) {
+  detail::SqliteStore(path_).migrate_to(1);
+  const auto s = std::to_string(at.time_since_epoch().count());
+  sqlite_exec(path_,
+              "INSERT INTO solocron_runs (job, node_key, scheduled_at, state, node, fence, "
+              "attempt, claimed_at, started_at, finished_at, exit_code, output_tail) VALUES ('" +
+                  job + "', '', " + s + ", 'succeeded', 'a', 7, 1, " + s + "000, " + s + "000, " +
+                  s + "000, 0, 'v1 output')");
+}
+
+void SqliteBackend::create_version_4_with_runs(const std::string& job,
+                                               std::chrono::sys_seconds at) {
+  detail::SqliteStore(path_).migrate_to(4);
+  const auto s = std::to_string(at.time_since_epoch().count());
+  const auto later = std::to_string(at.time_since_epoch().count() + 30);
+  sqlite_exec(
+      path_,
+      "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence, "
+      "attempt, claimed_at, started_at, finished_at, exit_code, output_tail, lease_token, "
+      "message) VALUES ('" + job + "', '', " + s + ", 0, 'failed', 'a', 7, 1, " + s + "000, " +
+          s + "000, " + s + "500, 2, 'v4 output', 3, 'exit 2'), ('" + job + "', '', " + later +
+          ", 1, 'succeeded', 'a', 8, 1, " + later + "000, " + later + "000, " + later +
+          "000, 0, '', 3, '');"
+          // The first request of a fresh store: id 1.
+          "INSERT INTO solocron_requests (job, at, requested_at, requested_by, note) VALUES "
+          "('" + job + "', " + later + ", " + later + "000, 'alice', 'v4 note');"
+          "UPDATE solocron_counters SET value = 8 WHERE name = 'fence'");
 }
 
 }  // namespace solocron::testing
@@ -172,6 +197,25 @@ void PostgresBackend::create_version_1_with_run(const std::string& job,
           "claimed_at, started_at, finished_at, exit_code, output_tail) VALUES ('" +
               job + "', '', " + t + ", 'succeeded', 'a', 7, 1, " + t + ", " + t + ", " + t +
               ", 0, 'v1 output')");
+}
+
+void PostgresBackend::create_version_4_with_runs(const std::string& job,
+                                                 std::chrono::sys_seconds at) {
+  detail::PostgresStore(url_).migrate_to(4);
+  const std::string t = "to_timestamp(" + std::to_string(at.time_since_epoch().count()) + ")";
+  const std::string later =
+      "to_timestamp(" + std::to_string(at.time_since_epoch().count() + 30) + ")";
+  exec_on(database_,
+          "INSERT INTO solocron_runs (job, node_key, scheduled_at, request, state, node, fence, "
+          "attempt, claimed_at, started_at, finished_at, exit_code, output_tail, lease_token, "
+          "message) VALUES ('" + job + "', '', " + t + ", 0, 'failed', 'a', 7, 1, " + t + ", " +
+              t + ", " + t + " + interval '0.5 s', 2, 'v4 output', 3, 'exit 2'), ('" + job +
+              "', '', " + later + ", 1, 'succeeded', 'a', 8, 1, " + later + ", " + later + ", " +
+              later + ", 0, '', 3, '');"
+              // The first request of a fresh store: id 1.
+              "INSERT INTO solocron_requests (job, at, requested_at, requested_by, note) "
+              "VALUES ('" + job + "', " + later + ", " + later + ", 'alice', 'v4 note');"
+              "ALTER SEQUENCE solocron_fence RESTART WITH 9");
 }
 
 std::string postgres_server_url() { return url_for("postgres"); }

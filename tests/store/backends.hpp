@@ -50,6 +50,11 @@ class SqliteBackend {
   // The store as solocron's schema version 1 left it, holding one succeeded run of `job`
   // at `at` by node "a" with fence 7, exit code 0 and output "v1 output".
   void create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at);
+  // The store as schema version 4 left it (before retries and backfill), holding a failed run
+  // of `job` at `at` (node "a", fence 7, exit code 2, output "v4 output", message "exit 2")
+  // and request 1 (by "alice", note "v4 note") with its succeeded run at `at` + 30 s (fence 8,
+  // the fence counter's last).
+  void create_version_4_with_runs(const std::string& job, std::chrono::sys_seconds at);
 
  private:
   std::string dir_;
@@ -71,6 +76,7 @@ class PostgresBackend {
   void advance(std::chrono::milliseconds d) { std::this_thread::sleep_for(d); }
   // As SqliteBackend's.
   void create_version_1_with_run(const std::string& job, std::chrono::sys_seconds at);
+  void create_version_4_with_runs(const std::string& job, std::chrono::sys_seconds at);
 
  private:
   std::string database_;

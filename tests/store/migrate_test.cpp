@@ -94,6 +94,54 @@ TYPED_TEST(MigrateTest, AVersion1StoreUpgradesAndKeepsItsRecords) {
   }
 }
 
+// Version 5 (retries and backfill): older records read their trigger from their key, keep
+// their asker, and a failed one can be retried.
+TYPED_TEST(MigrateTest, AVersion4StoreUpgradesAndItsFailedRunsCanBeRetried) {
+  if constexpr (!TypeParam::kHasSchema) {
+    GTEST_SKIP() << TypeParam::kName << " has no schema";
+  } else {
+    const std::chrono::sys_seconds at{std::chrono::seconds(1'700'000'000)};
+    this->backend_.create_version_4_with_runs("old", at);
+    auto s = this->backend_.connect();
+    s->migrate();
+    HistoryQuery q;
+    q.job = "old";
+    auto records = s->history(q);
+    ASSERT_EQ(records.size(), 2u);
+    const RunRecord& requested = records[0];  // newest first
+    EXPECT_EQ(requested.key, (OccurrenceKey{"old", at + 30s, "", 1}));
+    EXPECT_EQ(requested.trigger, Trigger::manual);
+    EXPECT_EQ(requested.requested_by, "alice");
+    EXPECT_EQ(requested.note, "v4 note");
+    const RunRecord& failed = records[1];
+    EXPECT_EQ(failed.key, this->key("old", at));
+    EXPECT_EQ(failed.trigger, Trigger::schedule);
+    EXPECT_EQ(failed.state, RunState::failed);
+    EXPECT_EQ(failed.fence, 7);
+    EXPECT_EQ(failed.exit_code, 2);
+    EXPECT_EQ(failed.requested_by, "");
+
+    const std::vector<std::string> jobs{"old"};
+    const auto candidates = s->retry_candidates(jobs, StoreTime{});
+    ASSERT_EQ(candidates.size(), 1u);
+    EXPECT_EQ(candidates[0].key, failed.key);
+    auto lease = s->register_node("b", 60s).lease;
+    const ReclaimRequest r{failed.key, 7, "b", lease.token, 2};
+    const auto next = s->retry(std::span(&r, 1)).at(0);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->trigger, Trigger::retry);
+    EXPECT_GT(next->fence, 8) << "fences go on from the old counter";
+    const auto kept = s->earlier_attempts(std::span(&failed.key, 1));
+    ASSERT_EQ(kept.size(), 1u);
+    EXPECT_EQ(kept[0].output_tail, "v4 output");
+    EXPECT_EQ(kept[0].message, "exit 2");
+    EXPECT_EQ(kept[0].lease_token, 3);
+    EXPECT_EQ(kept[0].trigger, Trigger::schedule);
+    const std::vector<std::chrono::sys_seconds> instants{at + 60s};
+    EXPECT_GT(s->request_backfill("old", instants, "carol", ""), 0);
+  }
+}
+
 TYPED_TEST(MigrateTest, ConcurrentMigrationsFromThreads) {
   constexpr int kNodes = 10;
   std::vector<std::shared_ptr<Store>> connections;

@@ -86,10 +86,14 @@ std::int64_t MemoryStore::request_backfill(std::string_view job,
   const StoreTime now = state_->now();
   const std::int64_t id = state_->next_backfill++;
   for (sys_seconds at : distinct) {
-    state_->backfills.try_emplace(
-        {std::string(job), at, id},
-        BackfillItem{id, std::string(job), at, now, std::string(requested_by), std::string(note),
-                     std::nullopt});
+    state_->backfills.try_emplace({std::string(job), at, id},
+                                  BackfillItem{.backfill = id,
+                                               .job = std::string(job),
+                                               .at = at,
+                                               .requested_at = now,
+                                               .requested_by = std::string(requested_by),
+                                               .note = std::string(note),
+                                               .state = std::nullopt});
   }
   return id;
 }

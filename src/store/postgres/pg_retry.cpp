@@ -82,7 +82,8 @@ std::vector<RunRecord> PostgresStore::retry_candidates(std::span<const std::stri
   // Ordered by the milliseconds read back, so that ties fall to the key as on every backend.
   return read_runs(conn_.exec_prepared(
       "solocron_retry_candidates",
-      "SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_runs"
+      "SELECT " SOLOCRON_PG_RUN_COLUMNS
+      " FROM solocron_runs"
       " WHERE job = ANY($1::text[]) AND state IN ('failed', 'timed_out')"
       " AND finished_at >= to_timestamp($2::bigint / 1000.0)"
       " ORDER BY solocron_ms(finished_at), job, node_key, scheduled_at, request LIMIT 1000",
@@ -96,7 +97,8 @@ std::vector<RunRecord> PostgresStore::earlier_attempts(std::span<const Occurrenc
   std::lock_guard lock(mutex_);
   return read_runs(conn_.exec_prepared(
       "solocron_earlier_attempts",
-      "SELECT " SOLOCRON_PG_RUN_COLUMNS " FROM solocron_attempts a"
+      "SELECT " SOLOCRON_PG_RUN_COLUMNS
+      " FROM solocron_attempts a"
       " JOIN unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])"
       "  AS k(k_i, k_job, k_node, k_at, k_request)"
       " ON a.job = k.k_job AND a.node_key = k.k_node AND a.scheduled_at = to_timestamp(k.k_at)"
@@ -109,10 +111,11 @@ std::vector<RunRecord> PostgresStore::earlier_attempts(std::span<const Occurrenc
 
 std::int64_t PostgresStore::request_backfill(std::string_view job,
                                              std::span<const sys_seconds> instants,
-                                             std::string_view requested_by,
-                                             std::string_view note) {
+                                             std::string_view requested_by, std::string_view note) {
   PgArray at;
-  for (sys_seconds t : backfill_instants(instants)) at.add(std::int64_t{t.time_since_epoch().count()});
+  for (sys_seconds t : backfill_instants(instants)) {
+    at.add(std::int64_t{t.time_since_epoch().count()});
+  }
   std::lock_guard lock(mutex_);
   // Not retried, like request_run: a backfill whose reply was lost may have been stored.
   auto r = conn_.exec(
@@ -144,9 +147,13 @@ std::vector<BackfillItem> PostgresStore::pending_backfill(StoreTime since) {
       PgParams().add(std::int64_t{since.time_since_epoch().count()}));
   std::vector<BackfillItem> out;
   for (int i = 0; i < r.rows(); ++i) {
-    BackfillItem item{r.integer(i, 0),          std::string(r.text(i, 1)),
-                      sys_seconds(seconds(r.integer(i, 2))), store_time_ms(r.integer(i, 3)),
-                      std::string(r.text(i, 4)), std::string(r.text(i, 5)), std::nullopt};
+    BackfillItem item{.backfill = r.integer(i, 0),
+                      .job = std::string(r.text(i, 1)),
+                      .at = sys_seconds(seconds(r.integer(i, 2))),
+                      .requested_at = store_time_ms(r.integer(i, 3)),
+                      .requested_by = std::string(r.text(i, 4)),
+                      .note = std::string(r.text(i, 5)),
+                      .state = std::nullopt};
     if (!r.null(i, 6)) item.state = state_from_name(r.text(i, 6));
     out.push_back(std::move(item));
   }

@@ -13,7 +13,7 @@ namespace {
 
 #define ATTEMPT_COLUMNS SOLOCRON_SQLITE_ATTEMPT_COLUMNS
 // The record a retry may replace: ?1-?4 its key, ?5 the fence and ?6 the new attempt asked.
-#define RETRYABLE                                                                            \
+#define RETRYABLE                                                                         \
   "job = ?1 AND node_key = ?2 AND scheduled_at = ?3 AND request = ?4 AND fence = ?5 AND " \
   "state IN ('failed', 'timed_out') AND attempt = ?6 - 1"
 
@@ -29,9 +29,9 @@ void bind_retryable(SqliteStatement& q, const ReclaimRequest& r) {
 std::optional<RunRecord> SqliteStore::retry_one(const ReclaimRequest& r, std::int64_t now) {
   if (!lease_live(r.node_id, r.lease_token, now)) return std::nullopt;
   {
-    auto keep = db().statement("INSERT INTO solocron_attempts (" ATTEMPT_COLUMNS ") SELECT "
-                               ATTEMPT_COLUMNS " FROM solocron_runs WHERE " RETRYABLE
-                               " ON CONFLICT DO NOTHING");
+    auto keep =
+        db().statement("INSERT INTO solocron_attempts (" ATTEMPT_COLUMNS ") SELECT " ATTEMPT_COLUMNS
+                       " FROM solocron_runs WHERE " RETRYABLE " ON CONFLICT DO NOTHING");
     bind_retryable(keep, r);
     keep.run();
   }
@@ -129,13 +129,18 @@ std::vector<BackfillItem> SqliteStore::pending_backfill(StoreTime since) {
       "FROM solocron_backfill b LEFT JOIN solocron_runs r ON r.job = b.job AND r.node_key = '' "
       "AND r.scheduled_at = b.at AND r.request = 0 "
       "WHERE b.requested_at >= ?1 AND (r.state IS NULL OR r.state IN ('missed', 'claimed', "
-      "'running')) AND NOT " SOLOCRON_SQLITE_PRUNED("b.job", "b.at")
-      " ORDER BY b.job, b.at, b.id LIMIT 1000");
+      "'running')) AND NOT " SOLOCRON_SQLITE_PRUNED(
+          "b.job", "b.at") " ORDER BY b.job, b.at, b.id LIMIT 1000");
   q.bind(1, std::int64_t{since.time_since_epoch().count()});
   std::vector<BackfillItem> out;
   while (q.step()) {
-    BackfillItem item{q.integer(0), q.text(1), sys_seconds(seconds(q.integer(2))),
-                      store_time_ms(q.integer(3)), q.text(4), q.text(5), std::nullopt};
+    BackfillItem item{.backfill = q.integer(0),
+                      .job = q.text(1),
+                      .at = sys_seconds(seconds(q.integer(2))),
+                      .requested_at = store_time_ms(q.integer(3)),
+                      .requested_by = q.text(4),
+                      .note = q.text(5),
+                      .state = std::nullopt};
     if (q.nullable(6)) item.state = state_from_name(q.text(6));
     out.push_back(std::move(item));
   }

@@ -262,7 +262,8 @@ ClaimResult SqliteStore::claim_one(const ClaimRequest& request, std::int64_t now
       "node = excluded.node, lease_token = excluded.lease_token, fence = excluded.fence, "
       "attempt = 1, claimed_at = excluded.claimed_at, started_at = excluded.started_at, "
       "finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = '', "
-      "cause = excluded.cause WHERE solocron_runs.state = 'missed' AND excluded.cause = 'backfill'");
+      "cause = excluded.cause "
+      "WHERE solocron_runs.state = 'missed' AND excluded.cause = 'backfill'");
   const bool start = request.start && !blocked;
   ins.bind(1, key.job).bind(2, key.node).bind(3, secs(key.scheduled_at));
   ins.bind(4, state_name(blocked ? RunState::skipped_overlap
