@@ -301,3 +301,37 @@ TYPED_TEST(RetryTest, RetentionDropsTheAttemptsOfTheRunsItDeletes) {
 
 }  // namespace
 }  // namespace solocron::testing
+
+namespace solocron::testing {
+namespace {
+
+// at_least_once: the re-claim of a lost run keeps the lost attempt, as a retry keeps a failed
+// one; an unstarted run taken over goes on as the same attempt and keeps nothing.
+TYPED_TEST(RetryTest, AReclaimOfALostRunKeepsTheLostAttempt) {
+  this->register_live("a", 300ms);
+  this->register_live("b");
+  const auto k = this->key("sync", this->store_second(-2s));
+  const auto won = this->claim_one(this->request(k, "a"));
+  ASSERT_TRUE(this->update_one(k, won.fence, RunState::running));
+  const auto unstarted = this->key("sync", this->store_second(-1s));
+  const auto other = this->claim_one(this->request(unstarted, "a"));
+  this->backend_.advance(600ms);
+  ASSERT_TRUE(this->update_one(this->make_update(k, won.fence, RunState::lost, {}, {}, "", "lease of a expired")));
+  const std::vector<ReclaimRequest> reqs{this->reclaim_request(k, won.fence, "b", 2),
+                                         this->reclaim_request(unstarted, other.fence, "b", 1)};
+  const auto next = this->store().reclaim(reqs);
+  ASSERT_EQ(next.size(), 2u);
+  ASSERT_TRUE(next[0] && next[1]);
+  EXPECT_EQ(next[0]->attempt, 2);
+  const auto kept = this->attempts_of(k);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].attempt, 1);
+  EXPECT_EQ(kept[0].state, RunState::lost);
+  EXPECT_EQ(kept[0].node, "a");
+  EXPECT_EQ(kept[0].fence, won.fence);
+  EXPECT_EQ(kept[0].message, "lease of a expired");
+  EXPECT_TRUE(this->attempts_of(unstarted).empty());
+}
+
+}  // namespace
+}  // namespace solocron::testing
