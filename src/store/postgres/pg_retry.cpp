@@ -52,25 +52,7 @@ RETURNING q.i, )sql" SOLOCRON_PG_RUN_COLUMNS;
 
 std::vector<std::optional<RunRecord>> PostgresStore::retry(
     std::span<const ReclaimRequest> requests) {
-  std::vector<std::optional<RunRecord>> out(requests.size());
-  if (requests.empty()) return out;
-  PgKeyArrays keys;
-  PgArray fence, node, token, attempt;
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    const auto& r = requests[i];
-    keys.add(i, r.key);
-    fence.add(r.fence);
-    node.add(r.node_id);
-    token.add(r.lease_token);
-    attempt.add(std::int64_t{r.attempt});
-  }
-  const PgParams p = keys.params({&fence, &node, &token, &attempt});
-  std::lock_guard lock(mutex_);
-  auto r = retrying([&] { return conn_.exec(kRetrySql, p); });
-  for (int i = 0; i < r.rows(); ++i) {
-    out.at(static_cast<std::size_t>(r.integer(i, 0))) = read_run(r.row(i), 1);
-  }
-  return out;
+  return take_over(requests, kRetrySql);
 }
 
 std::vector<RunRecord> PostgresStore::retry_candidates(std::span<const std::string> jobs,

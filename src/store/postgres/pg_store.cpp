@@ -291,8 +291,10 @@ std::vector<bool> PostgresStore::recorded(std::span<const OccurrenceKey> keys) {
   return out;
 }
 
-std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
-    std::span<const ReclaimRequest> requests) {
+// The statement (an array of requests as $1-$9, see PgKeyArrays) takes over each occurrence it
+// may and returns (request index, the new record).
+std::vector<std::optional<RunRecord>> PostgresStore::take_over(
+    std::span<const ReclaimRequest> requests, const char* sql) {
   std::vector<std::optional<RunRecord>> out(requests.size());
   if (requests.empty()) return out;
   PgKeyArrays keys;
@@ -307,45 +309,49 @@ std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
   }
   const PgParams p = keys.params({&fence, &node, &token, &attempt});
   std::lock_guard lock(mutex_);
-  // Compare-and-set on the fence: of concurrent re-claims, the first to lock the row wins;
-  // the others re-check the updated row, whose fence is new, and change nothing. A lost
-  // attempt is kept (earlier_attempts) in the same statement; of concurrent copies of it, the
-  // unique key keeps one (an unstarted run taken over goes on as the same attempt).
-  auto r = retrying([&] {
-    return conn_.exec(
-        "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[],"
-        "  $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::int[])"
-        "  AS q(i, k_job, k_node, k_at, k_request, k_fence, claimant, claimant_token, new_attempt)),"
-        " kept AS (INSERT INTO solocron_attempts (job, node_key, scheduled_at, request, attempt,"
-        "  state, node, lease_token, fence, cause, claimed_at, started_at, finished_at, exit_code,"
-        "  signal, output_tail, message)"
-        "  SELECT r.job, r.node_key, r.scheduled_at, r.request, r.attempt, r.state, r.node,"
-        "  r.lease_token, r.fence, r.cause, r.claimed_at, r.started_at, r.finished_at,"
-        "  r.exit_code, r.signal, r.output_tail, r.message FROM solocron_runs r JOIN q"
-        "  ON r.job = q.k_job AND r.node_key = q.k_node AND r.scheduled_at = to_timestamp(q.k_at)"
-        "  AND r.request = q.k_request AND r.fence = q.k_fence WHERE r.state = 'lost'"
-        "  AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
-        "  AND c.token = q.claimant_token AND c.expires_at > now())"
-        "  ON CONFLICT DO NOTHING)"
-        " UPDATE solocron_runs r SET state = 'claimed', node = q.claimant,"
-        " lease_token = q.claimant_token, attempt = q.new_attempt,"
-        " fence = nextval('solocron_fence'), claimed_at = now(), started_at = NULL,"
-        " finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = ''"
-        " FROM q"
-        " WHERE r.job = q.k_job AND r.node_key = q.k_node"
-        " AND r.scheduled_at = to_timestamp(q.k_at) AND r.request = q.k_request"
-        " AND r.fence = q.k_fence"
-        " AND (r.state = 'lost' OR (r.state IN ('claimed', 'running')"
-        "  AND NOT " SOLOCRON_PG_HOLDER_LIVE("r") "))"
-        " AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
-        "  AND c.token = q.claimant_token AND c.expires_at > now())"
-        " RETURNING q.i, " RUN_COLUMNS,
-        p);
-  });
+  auto r = retrying([&] { return conn_.exec(sql, p); });
   for (int i = 0; i < r.rows(); ++i) {
     out.at(static_cast<std::size_t>(r.integer(i, 0))) = read_run(r.row(i), 1);
   }
   return out;
+}
+
+// Compare-and-set on the fence: of concurrent re-claims, the first to lock the row wins; the
+// others re-check the updated row, whose fence is new, and change nothing. A lost attempt is
+// kept (earlier_attempts) in the same statement; of concurrent copies of it, the unique key
+// keeps one (an unstarted run taken over goes on as the same attempt).
+constexpr const char* kReclaimSql =
+    "WITH q AS (SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[],"
+    "  $5::bigint[], $6::bigint[], $7::text[], $8::bigint[], $9::int[])"
+    "  AS q(i, k_job, k_node, k_at, k_request, k_fence, claimant, claimant_token, new_attempt)),"
+    " kept AS (INSERT INTO solocron_attempts (job, node_key, scheduled_at, request, attempt,"
+    "  state, node, lease_token, fence, cause, claimed_at, started_at, finished_at, exit_code,"
+    "  signal, output_tail, message)"
+    "  SELECT r.job, r.node_key, r.scheduled_at, r.request, r.attempt, r.state, r.node,"
+    "  r.lease_token, r.fence, r.cause, r.claimed_at, r.started_at, r.finished_at,"
+    "  r.exit_code, r.signal, r.output_tail, r.message FROM solocron_runs r JOIN q"
+    "  ON r.job = q.k_job AND r.node_key = q.k_node AND r.scheduled_at = to_timestamp(q.k_at)"
+    "  AND r.request = q.k_request AND r.fence = q.k_fence WHERE r.state = 'lost'"
+    "  AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
+    "  AND c.token = q.claimant_token AND c.expires_at > now())"
+    "  ON CONFLICT DO NOTHING)"
+    " UPDATE solocron_runs r SET state = 'claimed', node = q.claimant,"
+    " lease_token = q.claimant_token, attempt = q.new_attempt,"
+    " fence = nextval('solocron_fence'), claimed_at = now(), started_at = NULL,"
+    " finished_at = NULL, exit_code = NULL, signal = NULL, output_tail = '', message = ''"
+    " FROM q"
+    " WHERE r.job = q.k_job AND r.node_key = q.k_node"
+    " AND r.scheduled_at = to_timestamp(q.k_at) AND r.request = q.k_request"
+    " AND r.fence = q.k_fence"
+    " AND (r.state = 'lost' OR (r.state IN ('claimed', 'running')"
+    "  AND NOT " SOLOCRON_PG_HOLDER_LIVE("r") "))"
+    " AND EXISTS (SELECT 1 FROM solocron_nodes c WHERE c.node_id = q.claimant"
+    "  AND c.token = q.claimant_token AND c.expires_at > now())"
+    " RETURNING q.i, " RUN_COLUMNS;
+
+std::vector<std::optional<RunRecord>> PostgresStore::reclaim(
+    std::span<const ReclaimRequest> requests) {
+  return take_over(requests, kReclaimSql);
 }
 
 // --- requested runs ---

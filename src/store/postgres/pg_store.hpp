@@ -103,6 +103,8 @@ class PostgresStore final : public Store {
              std::optional<std::chrono::seconds> max_age) override;
 
  private:
+  std::vector<std::optional<RunRecord>> take_over(std::span<const ReclaimRequest> requests,
+                                                  const char* sql);
   void check_schema_read_only();
   // Claims `requests` (distinct keys, none with overlap: replace) in one statement.
   void claim_batch(std::span<const ClaimRequest* const> requests, std::span<ClaimResult*> out);
