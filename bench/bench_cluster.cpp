@@ -41,6 +41,7 @@
 #include "pg_bench_server.hpp"
 #include "solocron/scheduler.hpp"
 #include "solocron/store.hpp"
+#include "store/observed_store.hpp"
 
 namespace {
 
@@ -49,6 +50,9 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
 using std::chrono::sys_seconds;
+using solocron::detail::CallOutcome;
+using solocron::detail::ObservedStore;
+using solocron::detail::StoreObserver;
 
 constexpr int kNodes = 3;
 constexpr double kBurstTimeout = 120;  // seconds after the instant
@@ -131,22 +135,29 @@ Schedule parse_or_die(const std::string& text) {
 // A node's store connection with a stopwatch: each call's time (including the wait for the
 // backend's connection mutex) is kept per method, and the start of every lease renewal, so
 // that a lost lease can be traced to the heartbeat's calls.
-class TimedStore final : public Store {
+class TimedStore final : public ObservedStore {
  public:
   struct Calls {
     std::size_t count = 0;
     std::vector<double> ms;  // per call
   };
   // Shared by a node's connections (the lease has its own).
-  struct Stats {
+  struct Stats final : StoreObserver {
     std::mutex mu;
     std::map<std::string, Calls> calls;
     std::vector<Clock::time_point> renewals;
     std::atomic<int> slow_last_scheduled_ms{0};
+    void on_call(std::string_view op, std::chrono::nanoseconds took, CallOutcome) override {
+      std::lock_guard g(mu);
+      Calls& c = calls[std::string(op)];
+      ++c.count;
+      c.ms.push_back(std::chrono::duration<double, std::milli>(took).count());
+      if (op == "renew_node") renewals.push_back(Clock::now() - took);
+    }
   };
 
   explicit TimedStore(std::unique_ptr<Store> inner, std::shared_ptr<Stats> stats = nullptr)
-      : inner_(std::move(inner)), stats_(stats ? std::move(stats) : std::make_shared<Stats>()) {}
+      : TimedStore(std::move(inner), stats ? std::move(stats) : std::make_shared<Stats>(), 0) {}
 
   std::map<std::string, Calls> calls() const {
     std::lock_guard g(stats_->mu);
@@ -156,127 +167,20 @@ class TimedStore final : public Store {
     std::lock_guard g(stats_->mu);
     return stats_->renewals;
   }
-  std::atomic<int>& slow_last_scheduled_ms = stats_->slow_last_scheduled_ms;
+  std::atomic<int>& slow_last_scheduled_ms;
 
-  void migrate() override { timed("migrate", [&] { inner_->migrate(); }); }
-  StoreTime now() override { return timed("now", [&] { return inner_->now(); }); }
-  std::string describe() const override { return inner_->describe(); }
-  std::string identity() override { return timed("identity", [&] { return inner_->identity(); }); }
-  std::unique_ptr<Store> another_connection(std::chrono::milliseconds d) override {
-    return std::make_unique<TimedStore>(inner_->another_connection(d), stats_);
-  }
-  RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl) override {
-    return timed("register_node", [&] { return inner_->register_node(id, ttl); });
-  }
-  std::optional<NodeLease> renew_node(std::string_view id, std::int64_t token,
-                                      std::chrono::milliseconds ttl) override {
-    {
-      std::lock_guard g(stats_->mu);
-      stats_->renewals.push_back(Clock::now());
-    }
-    return timed("renew_node", [&] { return inner_->renew_node(id, token, ttl); });
-  }
-  void release_node(std::string_view id, std::int64_t token) override {
-    timed("release_node", [&] { inner_->release_node(id, token); });
-  }
-  std::vector<NodeLease> nodes() override { return timed("nodes", [&] { return inner_->nodes(); }); }
-  bool publish_jobs(std::string_view node_id, std::int64_t token, std::span<const PublishedJob> jobs) override {
-    return timed("publish_jobs", [&] { return inner_->publish_jobs(node_id, token, jobs); });
-  }
-  std::vector<PublishedJobRow> published_jobs() override {
-    return timed("published_jobs", [&] { return inner_->published_jobs(); });
-  }
-  RunRequest request_run(std::string_view job, std::string_view by, std::string_view note) override {
-    return timed("request_run", [&] { return inner_->request_run(job, by, note); });
-  }
-  std::vector<RunRequest> pending_requests(std::string_view node_id,
-                                           std::chrono::sys_seconds since) override {
-    return timed("pending_requests", [&] { return inner_->pending_requests(node_id, since); });
-  }
-  std::vector<JobControl> job_controls() override {
-    return timed("job_controls", [&] { return inner_->job_controls(); });
-  }
-  std::optional<JobControl> pause_job(std::string_view job, std::string_view by,
-                                      std::string_view note) override {
-    return inner_->pause_job(job, by, note);
-  }
-  std::optional<JobControl> resume_job(std::string_view job, std::chrono::sys_seconds paused_at,
-                                       std::chrono::sys_seconds until, std::string_view by,
-                                       std::string_view note,
-                                       const std::optional<PausedSpan>& span) override {
-    return inner_->resume_job(job, paused_at, until, by, note, span);
-  }
-  void seed_paused(std::span<const std::string> jobs) override { inner_->seed_paused(jobs); }
-  std::vector<ClaimResult> claim(std::span<const ClaimRequest> r) override {
-    return timed("claim", [&] { return inner_->claim(r); });
-  }
-  std::vector<bool> update(std::span<const StateUpdate> u) override {
-    return timed("update", [&] { return inner_->update(u); });
-  }
-  std::vector<bool> record_missed(std::span<const OccurrenceKey> k) override {
-    return timed("record_missed", [&] { return inner_->record_missed(k); });
-  }
-  std::vector<bool> recorded(std::span<const OccurrenceKey> k) override {
-    return timed("recorded", [&] { return inner_->recorded(k); });
-  }
-  std::vector<std::optional<RunRecord>> reclaim(std::span<const ReclaimRequest> r) override {
-    return timed("reclaim", [&] { return inner_->reclaim(r); });
-  }
-  std::vector<std::optional<RunRecord>> retry(std::span<const ReclaimRequest> r) override {
-    return timed("retry", [&] { return inner_->retry(r); });
-  }
-  std::vector<RunRecord> retry_candidates(std::span<const std::string> jobs, StoreTime since) override {
-    return timed("retry_candidates", [&] { return inner_->retry_candidates(jobs, since); });
-  }
-  std::vector<RunRecord> earlier_attempts(std::span<const OccurrenceKey> k) override {
-    return timed("earlier_attempts", [&] { return inner_->earlier_attempts(k); });
-  }
-  std::int64_t request_backfill(std::string_view job, std::span<const std::chrono::sys_seconds> at,
-                                std::string_view by, std::string_view note) override {
-    return timed("request_backfill", [&] { return inner_->request_backfill(job, at, by, note); });
-  }
-  std::vector<BackfillItem> pending_backfill(StoreTime since) override {
-    return timed("pending_backfill", [&] { return inner_->pending_backfill(since); });
-  }
-  std::vector<RunRecord> history(const HistoryQuery& q) override {
-    return timed("history", [&] { return inner_->history(q); });
-  }
   std::vector<std::optional<sys_seconds>> last_scheduled(std::span<const std::string> jobs) override {
     // --lease-stall: a slow store for the catch-up pass, once per job asked.
     std::this_thread::sleep_for(std::chrono::milliseconds(slow_last_scheduled_ms.load()) *
                                 static_cast<int>(jobs.size()));
-    return timed("last_scheduled", [&] { return inner_->last_scheduled(jobs); });
-  }
-  std::vector<RunRecord> active_runs(std::string_view id) override {
-    return timed("active_runs", [&] { return inner_->active_runs(id); });
-  }
-  std::vector<RunRecord> orphaned_runs() override {
-    return timed("orphaned_runs", [&] { return inner_->orphaned_runs(); });
-  }
-  void prune(std::string_view job, std::size_t keep, std::optional<std::chrono::seconds> age) override {
-    timed("prune", [&] { inner_->prune(job, keep, age); });
+    return ObservedStore::last_scheduled(jobs);
   }
 
  private:
-  template <class F>
-  auto timed(const char* name, F&& f) -> decltype(f()) {
-    const auto t0 = std::chrono::steady_clock::now();
-    struct Done {
-      TimedStore* self;
-      const char* name;
-      std::chrono::steady_clock::time_point t0;
-      ~Done() {
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        std::lock_guard g(self->stats_->mu);
-        Calls& c = self->stats_->calls[name];
-        ++c.count;
-        c.ms.push_back(ms);
-      }
-    } done{this, name, t0};
-    return f();
-  }
-
-  std::unique_ptr<Store> inner_;
+  TimedStore(std::unique_ptr<Store> inner, std::shared_ptr<Stats> stats, int)
+      : ObservedStore(std::move(inner), stats),
+        slow_last_scheduled_ms(stats->slow_last_scheduled_ms),
+        stats_(std::move(stats)) {}
   std::shared_ptr<Stats> stats_;
 };
 

@@ -14,6 +14,8 @@
 #include "cli/background.hpp"
 #include "cli/event_log.hpp"
 #include "cli/health_server.hpp"
+#include "cli/metrics.hpp"
+#include "store/observed_store.hpp"
 #include "cli/reload_settings.hpp"
 #include "cli/store_options.hpp"
 #include "cli/user_text.hpp"
@@ -97,7 +99,10 @@ class Node {
       : options_(options),
         signals_(signals),
         config_(std::move(config)),
-        log_(config_.node.node_id, config_.log_format == "json", config_.log_level) {}
+        log_(config_.node.node_id, config_.log_format == "json", config_.log_level),
+        metrics_(std::make_shared<Metrics>()),
+        observers_(log_, *metrics_),
+        health_(*metrics_) {}
 
   // `hup`: a SIGHUP came while the file was read (it is read again once the node serves).
   int run(bool hup);
@@ -117,6 +122,8 @@ class Node {
   const sigset_t& signals_;
   detail::Config config_;  // the running configuration
   EventLog log_;
+  std::shared_ptr<Metrics> metrics_;  // fed by the scheduler's events and the store's calls
+  TeeObserver observers_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> scheduler_;
   HealthServer health_;  // after the scheduler: stops serving before the scheduler goes
@@ -128,7 +135,7 @@ class Node {
 int Node::run(bool hup) {
   reload_wanted_ = hup;
   try {
-    store_ = open_store(config_.store_url);
+    store_ = std::make_unique<detail::ObservedStore>(open_store(config_.store_url), metrics_);
   } catch (const StoreError& e) {
     log_.error("store_error", e.what());
     return e.kind() == StoreError::Kind::invalid ? 2 : 1;
@@ -206,7 +213,7 @@ int Node::start_scheduler() {
     log_.error("config_error", e.what());
     return 2;
   }
-  scheduler_->set_observer(&log_);
+  scheduler_->set_observer(&observers_);
   for (auto job : config_.jobs) {
     if (auto r = scheduler_->add(std::move(job)); !r) log_.error("job_rejected", r.error());
   }
@@ -273,6 +280,7 @@ void Node::apply_settings(const detail::Config& loaded) {
 
 void Node::apply_reload(detail::ConfigLoad load) {
   log_errors(log_, load);
+  metrics_->set_config_errors(load.errors.size());
   if (load.fatal) {
     log_.error("reload_rejected", options_.config_path + " is unusable; the running jobs are kept");
     return;

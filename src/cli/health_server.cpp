@@ -5,47 +5,12 @@
 #include <chrono>
 #include <utility>
 
-#include "cli/version.hpp"
 #include "config/http_address.hpp"
 
 namespace solocron::cli {
 
-namespace {
-
-void counter(std::string& out, const char* name, const char* label, std::uint64_t value) {
-  out += std::string("solocron_") + name + "{outcome=\"" + label + "\"} " + std::to_string(value) + "\n";
-}
-
-}  // namespace
-
-std::string render_metrics(const Statistics& s, bool ready) {
-  std::string out;
-  out += "# HELP solocron_occurrences_total Occurrences handled by this node, by outcome.\n";
-  out += "# TYPE solocron_occurrences_total counter\n";
-  const std::pair<const char*, std::uint64_t> outcomes[] = {
-      {"fired", s.fired},           {"claim_won", s.claims_won},   {"claim_taken", s.claims_taken},
-      {"started", s.started},       {"succeeded", s.succeeded},    {"failed", s.failed},
-      {"timed_out", s.timed_out},   {"interrupted", s.interrupted}, {"lost", s.lost},
-      {"reclaimed", s.reclaimed},   {"missed", s.missed},          {"skipped_overlap", s.skipped_overlap},
-      {"replaced", s.replaced},     {"too_early", s.too_early},    {"not_claimed", s.not_claimed},
-      {"stale_write", s.stale_writes}};
-  for (const auto& [label, value] : outcomes) counter(out, "occurrences_total", label, value);
-  out += "# TYPE solocron_store_errors_total counter\nsolocron_store_errors_total " +
-         std::to_string(s.store_errors) + "\n";
-  out += "# TYPE solocron_clock_steps_total counter\nsolocron_clock_steps_total " +
-         std::to_string(s.clock_steps) + "\n";
-  out += "# TYPE solocron_lease_lost_total counter\nsolocron_lease_lost_total " +
-         std::to_string(s.lease_lost) + "\n";
-  out += "# TYPE solocron_running gauge\nsolocron_running " + std::to_string(s.running) + "\n";
-  out += "# TYPE solocron_queued gauge\nsolocron_queued " + std::to_string(s.queued) + "\n";
-  out += "# TYPE solocron_ready gauge\nsolocron_ready " + std::string(ready ? "1" : "0") + "\n";
-  out += "# HELP solocron_build_info The version of this solocron binary.\n";
-  out += "# TYPE solocron_build_info gauge\nsolocron_build_info{version=\"" + std::string(kVersion) +
-         "\"} 1\n";
-  return out;
-}
-
-HealthServer::HealthServer() : server_(std::make_unique<httplib::Server>()) {
+HealthServer::HealthServer(const Metrics& metrics)
+    : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -57,9 +22,7 @@ HealthServer::HealthServer() : server_(std::make_unique<httplib::Server>()) {
     res.set_content(ready ? "ready\n" : why + "\n", "text/plain");
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    const Scheduler* s = scheduler_.load();
-    Statistics stats = s != nullptr ? s->statistics() : Statistics{};
-    res.set_content(render_metrics(stats, s != nullptr && s->ready()), "text/plain; version=0.0.4");
+    res.set_content(metrics_.render(scheduler_.load()), "text/plain; version=0.0.4");
   });
 }
 

@@ -1,7 +1,6 @@
 // The node's HTTP endpoints for orchestrators: /healthz (the process answers), /readyz (the node
 // holds its lease, reaches the store and its clock agrees with the store's; 503 with the reason
-// otherwise) and /metrics (the scheduler's counters in the Prometheus text format, and
-// solocron_build_info{version="..."}).
+// otherwise) and /metrics (cli/metrics.hpp, in the Prometheus text format).
 #pragma once
 
 #include <atomic>
@@ -9,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/metrics.hpp"
 #include "solocron/expected.hpp"
 #include "solocron/scheduler.hpp"
 
@@ -21,7 +21,7 @@ namespace solocron::cli {
 class HealthServer {
  public:
   // Serves from the start; until attach() the node reports not ready ("waiting for the store").
-  HealthServer();
+  explicit HealthServer(const Metrics& metrics);
   ~HealthServer();
   void attach(const Scheduler* scheduler) { scheduler_ = scheduler; }
   // Stops serving and waits for requests in flight; call before the scheduler goes away.
@@ -32,12 +32,11 @@ class HealthServer {
 
  private:
   std::atomic<const Scheduler*> scheduler_{nullptr};
+  const Metrics& metrics_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> serving_done_{false};
   std::thread thread_;
 };
 
-// Prometheus text exposition of the counters, e.g. "solocron_runs_total{outcome=\"succeeded\"} 3".
-std::string render_metrics(const Statistics& stats, bool ready);
 
 }  // namespace solocron::cli
