@@ -94,9 +94,31 @@ RangeState read_range(Store& store, const std::string& job, const Schedule& sche
 
 bool to_run(const std::optional<RunState>& s) { return !s || *s == RunState::missed; }
 
-nlohmann::json plan_json(const BackfillArgs& a, const std::vector<std::pair<sys_seconds, std::optional<RunState>>>& chosen,
-                         const std::map<std::string, std::size_t>& already, const RangeState& range,
-                         std::size_t left, std::optional<std::int64_t> id) {
+// What the command does with the range: the ticks it backfills, those it leaves (by state, and
+// beyond --max), and the backfill's id once written.
+struct Plan {
+  std::vector<std::pair<sys_seconds, std::optional<RunState>>> chosen;  // oldest first
+  std::map<std::string, std::size_t> already;                           // ran, failed, running...
+  std::size_t left = 0;                                                 // beyond --max
+  std::optional<std::int64_t> id;
+};
+
+Plan plan_of(const RangeState& range, std::size_t max) {
+  Plan p;
+  for (const auto& tick : range.ticks) {
+    if (!to_run(tick.second)) {
+      ++p.already[std::string(to_string(*tick.second))];
+    } else if (p.chosen.size() < max) {
+      p.chosen.push_back(tick);
+    } else {
+      ++p.left;
+    }
+  }
+  return p;
+}
+
+nlohmann::json plan_json(const BackfillArgs& a, const Plan& p, const RangeState& range) {
+  const auto& [chosen, already, left, id] = p;
   nlohmann::json out = {{"job", a.job},      {"dry_run", a.dry_run},      {"pruned", range.pruned},
                         {"left_over", left}, {"truncated", range.truncated}, {"already", already},
                         {"backfill", id ? nlohmann::json(*id) : nlohmann::json(nullptr)}};
@@ -109,9 +131,8 @@ nlohmann::json plan_json(const BackfillArgs& a, const std::vector<std::pair<sys_
   return out;
 }
 
-void print_plan(const BackfillArgs& a, const std::vector<std::pair<sys_seconds, std::optional<RunState>>>& chosen,
-                const std::map<std::string, std::size_t>& already, const RangeState& range,
-                std::size_t left, std::optional<std::int64_t> id) {
+void print_plan(const BackfillArgs& a, const Plan& p, const RangeState& range) {
+  const auto& [chosen, already, left, id] = p;
   if (chosen.empty()) {
     std::cout << text_line("nothing to backfill: every tick of " + a.job + " in the range ran or is running") << "\n";
   } else {
@@ -155,28 +176,16 @@ int backfill(const BackfillArgs& a, const StoreOptions& opts) {
   // The current second's tick is the schedule's to run, not a backfill's.
   to = std::min(to, std::chrono::floor<seconds>(store->now()) - seconds(1));
   const RangeState range = read_range(*store, a.job, *schedule, from, to);
-  std::vector<std::pair<sys_seconds, std::optional<RunState>>> chosen;
-  std::map<std::string, std::size_t> already;
-  std::size_t left = 0;
-  for (const auto& tick : range.ticks) {
-    if (!to_run(tick.second)) {
-      ++already[std::string(to_string(*tick.second))];
-    } else if (chosen.size() < a.max) {
-      chosen.push_back(tick);
-    } else {
-      ++left;
-    }
-  }
-  std::optional<std::int64_t> id;
-  if (!a.dry_run && !chosen.empty()) {
+  Plan plan = plan_of(range, a.max);
+  if (!a.dry_run && !plan.chosen.empty()) {
     std::vector<sys_seconds> instants;
-    for (const auto& c : chosen) instants.push_back(c.first);
-    id = store->request_backfill(a.job, instants, a.by.empty() ? default_requester() : a.by, a.note);
+    for (const auto& c : plan.chosen) instants.push_back(c.first);
+    plan.id = store->request_backfill(a.job, instants, a.by.empty() ? default_requester() : a.by, a.note);
   }
   if (a.json) {
-    std::cout << dump_json(plan_json(a, chosen, already, range, left, id)) << "\n";
+    std::cout << dump_json(plan_json(a, plan, range)) << "\n";
   } else {
-    print_plan(a, chosen, already, range, left, id);
+    print_plan(a, plan, range);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // Operator commands that read the store: history, nodes, jobs, status.
 #include <iostream>
 #include <map>
+#include <tuple>
 
 #include "cli/commands.hpp"
 #include "cli/record_format.hpp"
@@ -21,20 +22,22 @@ std::string duration_of(const RunRecord& r) {
   return detail::format_duration(*r.finished_at - *r.started_at);
 }
 
+// An occurrence's identity as a map key (OccurrenceKey has no order).
+using OccurrenceId = std::tuple<std::string, std::string, std::int64_t, std::int64_t>;
+OccurrenceId id_of(const OccurrenceKey& k) {
+  return {k.job, k.node, k.request, k.scheduled_at.time_since_epoch().count()};
+}
+
 // The attempts a retry replaced, per occurrence of `records` that had more than one.
-std::map<std::pair<std::string, std::int64_t>, std::vector<RunRecord>> earlier_of(
+std::map<OccurrenceId, std::vector<RunRecord>> earlier_of(
     Store& store, const std::vector<RunRecord>& records) {
   std::vector<OccurrenceKey> keys;
   for (const auto& r : records) {
     if (r.attempt > 1) keys.push_back(r.key);
   }
-  std::map<std::pair<std::string, std::int64_t>, std::vector<RunRecord>> out;
+  std::map<OccurrenceId, std::vector<RunRecord>> out;
   if (keys.empty()) return out;
-  for (RunRecord& a : store.earlier_attempts(keys)) {
-    const auto id = std::make_pair(a.key.job + "@" + a.key.node + "#" + std::to_string(a.key.request),
-                                   a.key.scheduled_at.time_since_epoch().count());
-    out[id].push_back(std::move(a));
-  }
+  for (RunRecord& a : store.earlier_attempts(keys)) out[id_of(a.key)].push_back(std::move(a));
   return out;
 }
 
@@ -54,8 +57,7 @@ std::vector<std::string> history_row(const RunRecord& r, bool earlier) {
 void print_history(Store& store, const std::vector<RunRecord>& records, bool json) {
   const auto earlier = earlier_of(store, records);
   const auto earlier_for = [&](const RunRecord& r) -> const std::vector<RunRecord>* {
-    auto it = earlier.find({r.key.job + "@" + r.key.node + "#" + std::to_string(r.key.request),
-                            r.key.scheduled_at.time_since_epoch().count()});
+    auto it = earlier.find(id_of(r.key));
     return it == earlier.end() ? nullptr : &it->second;
   };
   if (json) {

@@ -24,18 +24,8 @@ std::optional<RunRecord> MemoryStore::State::retry(const ReclaimRequest& request
     return std::nullopt;
   }
   attempts.try_emplace({it->first, ended.attempt}, ended);  // insert-if-absent
-  RunRecord next = record_for(ended.key);
-  next.requested_by = ended.requested_by;
-  next.note = ended.note;
-  next.trigger = Trigger::retry;
-  next.state = RunState::claimed;
-  next.node = request.node_id;
-  next.lease_token = request.lease_token;
-  next.fence = next_fence++;
-  next.attempt = request.attempt;
-  next.claimed_at = at;
-  ended = next;
-  return next;
+  ended = next_attempt(ended, request, at, Trigger::retry);
+  return ended;
 }
 
 std::vector<std::optional<RunRecord>> MemoryStore::retry(std::span<const ReclaimRequest> requests) {

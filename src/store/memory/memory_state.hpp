@@ -70,6 +70,22 @@ struct MemoryStore::State {
     }
     return &it->second;
   }
+  // `held` taken over by request.node_id as attempt request.attempt (re-claim and retry):
+  // claimed, a new fence, the asker and note kept, no start, end or outcome.
+  RunRecord next_attempt(const RunRecord& held, const ReclaimRequest& request, StoreTime at,
+                         Trigger trigger) {
+    RunRecord next = record_for(held.key);
+    next.trigger = trigger;
+    next.requested_by = held.requested_by;
+    next.note = held.note;
+    next.state = RunState::claimed;
+    next.node = request.node_id;
+    next.lease_token = request.lease_token;
+    next.fence = next_fence++;
+    next.attempt = request.attempt;
+    next.claimed_at = at;
+    return next;
+  }
   ClaimResult claim(const ClaimRequest& request, StoreTime at);
   bool update(const StateUpdate& u, StoreTime at);
   std::optional<RunRecord> reclaim(const ReclaimRequest& request, StoreTime at);

@@ -247,19 +247,9 @@ std::optional<RunRecord> MemoryStore::State::reclaim(const ReclaimRequest& reque
   // A lost attempt stays in the history when the next one replaces it (an unstarted one taken
   // over goes on as the same attempt).
   if (held.state == RunState::lost) attempts.try_emplace({it->first, held.attempt}, held);
-  RunRecord fresh = record_for(held.key);
-  // The same attempt goes on elsewhere: what started it, and who asked, stay.
-  fresh.trigger = held.trigger;
-  fresh.requested_by = held.requested_by;
-  fresh.note = held.note;
-  fresh.state = RunState::claimed;
-  fresh.node = request.node_id;
-  fresh.lease_token = request.lease_token;
-  fresh.fence = next_fence++;
-  fresh.attempt = request.attempt;
-  fresh.claimed_at = at;
-  it->second = fresh;
-  return fresh;
+  // The same occurrence goes on elsewhere: what started it stays.
+  it->second = next_attempt(held, request, at, held.trigger);
+  return it->second;
 }
 
 std::vector<std::optional<RunRecord>> MemoryStore::reclaim(
