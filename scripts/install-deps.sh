@@ -9,7 +9,7 @@ build_pkgs=(cmake make g++ pkg-config tzdata
   libsqlite3-dev libpq-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
 # Tests start their own PostgreSQL, run a node under libfaketime, and fuzz with clang.
 test_pkgs=(postgresql-15 postgresql-client-15 faketime libfaketime clang libclang-rt-14-dev openssl
-  procps iproute2 sqlite3 python3 prometheus)
+  procps iproute2 sqlite3 python3 python3-jsonschema prometheus)
 # Peers the schedule benchmark compares against, all from Debian.
 bench_pkgs=(golang-go golang-github-robfig-cron-dev python3-croniter nodejs npm)
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "cli/operation_error.hpp"
 #include "solocron/clock.hpp"
 #include "solocron/cron.hpp"
 
@@ -28,7 +29,7 @@ std::optional<Schedule> schedule_of(const JobDefinition& d) {
   return std::move(*schedule);
 }
 
-std::optional<std::string> ClusterJob::next_fire(std::chrono::sys_seconds now) const {
+std::optional<std::chrono::sys_seconds> ClusterJob::next_fire_at(std::chrono::sys_seconds now) const {
   std::optional<std::chrono::sys_seconds> best;
   for (const auto& d : definitions) {
     if (d.definition.value("paused", false)) continue;
@@ -36,6 +37,11 @@ std::optional<std::string> ClusterJob::next_fire(std::chrono::sys_seconds now) c
     if (!schedule) continue;  // a zone this host does not know: nothing to say
     if (auto n = schedule->next(now); n && (!best || *n < *best)) best = *n;
   }
+  return best;
+}
+
+std::optional<std::string> ClusterJob::next_fire(std::chrono::sys_seconds now) const {
+  const auto best = next_fire_at(now);
   if (!best) return std::nullopt;
   return format_rfc3339(*best, "UTC", true);
 }
@@ -65,8 +71,8 @@ ClusterJob cluster_job(Store& store, const std::string& job) {
   for (ClusterJob& j : cluster_jobs(store)) {
     if (j.name == job) return std::move(j);
   }
-  throw StoreError(StoreError::Kind::invalid,
-                   "no live node has a job named \"" + job +
+  throw OperationError(OperationError::Kind::not_found,
+                       "no live node has a job named \"" + job +
                        "\" (`solocron jobs` lists the cluster's jobs); nothing was changed");
 }
 

@@ -25,13 +25,15 @@ struct ClusterJob {
   std::vector<JobDefinition> definitions;  // most nodes first; more than one is drift
   bool drift() const { return definitions.size() > 1; }
   std::vector<std::string> nodes() const;
-  // Of the definitions not paused, the earliest next fire after `now` (RFC 3339 UTC).
+  // Of the definitions not paused, the earliest next fire after `now`.
+  std::optional<std::chrono::sys_seconds> next_fire_at(std::chrono::sys_seconds now) const;
+  // The same in RFC 3339 UTC.
   std::optional<std::string> next_fire(std::chrono::sys_seconds now) const;
   bool paused() const;  // paused in every definition
 };
 
 std::vector<ClusterJob> cluster_jobs(Store& store);
-// The job as the live nodes published it; throws StoreError(invalid) when none has it.
+// The job as the live nodes published it; throws OperationError(not_found) when none has it.
 ClusterJob cluster_job(Store& store, const std::string& job);
 // A published definition's schedule in its zone; nullopt for a zone this host does not know.
 std::optional<Schedule> schedule_of(const JobDefinition& d);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/cluster_jobs.hpp"
+#include "cli/cluster_ops.hpp"
 #include "cli/commands.hpp"
 #include "cli/record_format.hpp"
 #include "cli/store_options.hpp"
@@ -21,71 +22,6 @@ namespace solocron::cli {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The nodes that will run a request of `job`: one for a job run once in the cluster, each
-// publishing node for an every_node job. Throws StoreError(invalid) when no live node can run
-// it (unknown, or run_on: local everywhere): a request nobody takes is no request.
-struct Runners {
-  bool every_node = false;
-  std::set<std::string> nodes;
-};
-Runners runners_of(Store& store, const std::string& job) {
-  const ClusterJob j = cluster_job(store, job);
-  Runners r;
-  for (const JobDefinition& d : j.definitions) {
-    const std::string run_on = d.definition.value("run_on", std::string("once"));
-    if (run_on == "local") continue;
-    r.every_node = r.every_node || run_on == "every_node";
-    r.nodes.insert(d.nodes.begin(), d.nodes.end());
-  }
-  if (r.nodes.empty()) {
-    throw StoreError(StoreError::Kind::invalid,
-                     "job \"" + job + "\" is run_on: local on every node that has it: such a "
-                     "job runs only by its node's own schedule, never on request");
-  }
-  return r;
-}
-
-std::string at_text(std::chrono::sys_seconds t) { return format_rfc3339(t, "UTC", true); }
-
-std::optional<JobControl> control_of(Store& store, const std::string& job) {
-  for (JobControl& c : store.job_controls()) {
-    if (c.job == job) return std::move(c);
-  }
-  return std::nullopt;
-}
-
-// The record of the ticks a pause kept from running, by the job's published schedule (the most
-// nodes' definition): none when no tick fell in [from, until].
-constexpr std::size_t kMaxTicksCounted = 1'000'000;
-std::optional<PausedSpan> paused_span(const ClusterJob& job, const JobControl& c,
-                                      std::chrono::sys_seconds until, const std::string& by) {
-  auto schedule = schedule_of(job.definitions.front());
-  if (!schedule) return std::nullopt;  // a zone this host does not know: nothing to count
-  std::size_t ticks = 0;
-  std::optional<std::chrono::sys_seconds> last;
-  for (auto t = schedule->next(c.paused_at - std::chrono::seconds(1));
-       t && *t <= until && ticks < kMaxTicksCounted; t = schedule->next(*t)) {
-    ++ticks;
-    last = *t;
-  }
-  if (!last) return std::nullopt;
-  if (ticks == kMaxTicksCounted) last = schedule->prev(until + std::chrono::seconds(1));
-  std::string message = "paused from " + at_text(c.paused_at) + " to " + at_text(until) + ": " +
-                        (ticks == kMaxTicksCounted ? "more than " : "") + std::to_string(ticks) +
-                        (ticks == 1 ? " tick" : " ticks") + " not run (paused by " + c.changed_by +
-                        (c.note.empty() ? "" : ": " + c.note) + "; resumed by " + by + ")";
-  return PausedSpan{*last, std::move(message)};
-}
-
-nlohmann::json request_json(const RunRequest& r) {
-  return {{"request", r.id},
-          {"job", r.job},
-          {"scheduled_at", format_rfc3339(r.at, "UTC", true)},
-          {"requested_at", format_store_time(r.requested_at)},
-          {"requested_by", json_text(r.requested_by)},
-          {"note", json_text(r.note)}};
-}
 
 // The records of the request's runs so far (one per node for every_node jobs).
 std::vector<RunRecord> records_of(Store& store, const RunRequest& r) {
@@ -158,43 +94,20 @@ void register_pause_commands(CLI::App& app, int& exit_code) {
     cmd->add_option("--by", *by, "Who (default: user@host)");
     opts->add_to(*cmd);
   }
-  pause->callback([=, &exit_code] {
+  const auto run = [=, &exit_code](bool pause) {
     guarded(exit_code, [&] {
+      // Read-only first: a mistyped SQLite path is an error, not a new empty store.
       cluster_job(*opts->open({.read_only = true}), *job);
       auto store = opts->open();
       const std::string who = by->empty() ? default_requester() : *by;
-      if (auto c = store->pause_job(*job, who, *note)) {
-        std::cout << text_line("paused " + *job + ": no tick from " + at_text(c->paused_at) +
-                               " runs until `solocron resume " + *job + "`")
-                  << "\n";
-      } else if (auto held = control_of(*store, *job)) {
-        std::cout << text_line(*job + " is paused already, since " + at_text(held->paused_at) +
-                               " by " + held->changed_by)
-                  << "\n";
-      }
-      return 0;
+      const ControlChange c = pause ? pause_job(*store, *job, who, *note) : resume_job(*store, *job, who, *note);
+      std::string line = c.message;
+      if (pause && c.changed) line += " (`solocron resume " + *job + "`)";
+      std::cout << text_line(line) << "\n";
     });
-  });
-  resume->callback([=, &exit_code] {
-    guarded(exit_code, [&] {
-      const ClusterJob cj = cluster_job(*opts->open({.read_only = true}), *job);
-      auto store = opts->open();
-      const auto c = control_of(*store, *job);
-      if (!c || !c->paused) {
-        std::cout << text_line(*job + " is not paused") << "\n";
-        return 0;
-      }
-      const std::string who = by->empty() ? default_requester() : *by;
-      const auto until = std::chrono::floor<std::chrono::seconds>(store->now());
-      const auto span = paused_span(cj, *c, until, who);
-      if (!store->resume_job(*job, c->paused_at, until, who, *note, span)) {
-        std::cout << text_line(*job + " was resumed meanwhile by another command") << "\n";
-        return 0;
-      }
-      std::cout << text_line("resumed " + *job + (span ? "; " + span->message : "")) << "\n";
-      return 0;
-    });
-  });
+  };
+  pause->callback([run] { run(true); });
+  resume->callback([run] { run(false); });
 }
 
 }  // namespace
@@ -228,7 +141,7 @@ void register_control_commands(CLI::App& app, int& exit_code) {
       // Read-only first: a mistyped SQLite path is an error, not a new empty store.
       const Runners runners = runners_of(*opts->open({.read_only = true}), *job);
       auto store = opts->open();
-      const RunRequest req = store->request_run(*job, by->empty() ? default_requester() : *by, *note);
+      const RunRequest req = trigger_job(*store, *job, by->empty() ? default_requester() : *by, *note);
       if (*json && !*wait) {
         std::cout << dump_json(request_json(req)) << "\n";
       } else if (!*json) {

@@ -16,7 +16,10 @@ void register_daemon_commands(CLI::App& app, int& exit_code) {
       "given in SOLOCRON_STORE: a command line is visible to every user of the host)");
   run->add_option("--node-id", opts->node_id, "This node's id; overrides node.id");
   run->add_option("--http", opts->http_address,
-                  "Serve /healthz, /readyz and /metrics on HOST:PORT; overrides node.http");
+                  "Serve /healthz, /readyz, /metrics, the API and the dashboard on HOST:PORT "
+                  "(:PORT for every interface); overrides node.http");
+  run->add_option("--api-tokens-file", opts->api_tokens_file,
+                  "The API's tokens, one ROLE NAME TOKEN a line; overrides node.api_tokens_file");
   add_config_limit_option(*run, opts->limits);
   run->callback([opts, &exit_code] { exit_code = run_daemon(*opts); });
 

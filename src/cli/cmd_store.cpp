@@ -1,8 +1,7 @@
 // Operator commands that read the store: history, nodes, jobs, status.
 #include <iostream>
-#include <map>
-#include <tuple>
 
+#include "cli/cluster_view.hpp"
 #include "cli/commands.hpp"
 #include "cli/record_format.hpp"
 #include "cli/store_options.hpp"
@@ -22,25 +21,6 @@ std::string duration_of(const RunRecord& r) {
   return detail::format_duration(*r.finished_at - *r.started_at);
 }
 
-// An occurrence's identity as a map key (OccurrenceKey has no order).
-using OccurrenceId = std::tuple<std::string, std::string, std::int64_t, std::int64_t>;
-OccurrenceId id_of(const OccurrenceKey& k) {
-  return {k.job, k.node, k.request, k.scheduled_at.time_since_epoch().count()};
-}
-
-// The attempts a retry replaced, per occurrence of `records` that had more than one.
-std::map<OccurrenceId, std::vector<RunRecord>> earlier_of(
-    Store& store, const std::vector<RunRecord>& records) {
-  std::vector<OccurrenceKey> keys;
-  for (const auto& r : records) {
-    if (r.attempt > 1) keys.push_back(r.key);
-  }
-  std::map<OccurrenceId, std::vector<RunRecord>> out;
-  if (keys.empty()) return out;
-  for (RunRecord& a : store.earlier_attempts(keys)) out[id_of(a.key)].push_back(std::move(a));
-  return out;
-}
-
 std::vector<std::string> history_row(const RunRecord& r, bool earlier) {
   std::string job = r.key.node.empty() ? r.key.job : r.key.job + "@" + r.key.node;
   if (r.key.request != 0) job += " [manual " + std::to_string(r.key.request) + "]";
@@ -55,32 +35,17 @@ std::vector<std::string> history_row(const RunRecord& r, bool earlier) {
 // Each record, newest first; a retried occurrence's earlier attempts follow it (in JSON as its
 // "earlier_attempts"), so that every attempt's outcome, exit code and output stay visible.
 void print_history(Store& store, const std::vector<RunRecord>& records, bool json) {
-  const auto earlier = earlier_of(store, records);
-  const auto earlier_for = [&](const RunRecord& r) -> const std::vector<RunRecord>* {
-    auto it = earlier.find(id_of(r.key));
-    return it == earlier.end() ? nullptr : &it->second;
-  };
   if (json) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : records) {
-      nlohmann::json j = to_json(r);
-      j["earlier_attempts"] = nlohmann::json::array();
-      if (const auto* e = earlier_for(r)) {
-        for (const auto& a : *e) j["earlier_attempts"].push_back(to_json(a));
-      }
-      out.push_back(std::move(j));
-    }
-    std::cout << dump_json(out) << "\n";
+    std::cout << dump_json(history_json(store, records)) << "\n";
     return;
   }
+  const auto earlier = earlier_attempts_of(store, records);
   std::vector<std::vector<std::string>> rows = {
       {"SCHEDULED_AT", "JOB", "STATE", "NODE", "FENCE", "ATTEMPT", "EXIT", "SIGNAL", "DURATION",
        "MESSAGE"}};
-  for (const auto& r : records) {
-    rows.push_back(history_row(r, false));
-    if (const auto* e = earlier_for(r)) {
-      for (auto it = e->rbegin(); it != e->rend(); ++it) rows.push_back(history_row(*it, true));
-    }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    rows.push_back(history_row(records[i], false));
+    for (auto it = earlier[i].rbegin(); it != earlier[i].rend(); ++it) rows.push_back(history_row(*it, true));
   }
   std::cout << render_table(rows);
 }

@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <set>
 
+#include "cli/api_server.hpp"
+#include "cli/api_tokens.hpp"
 #include "cli/background.hpp"
 #include "cli/event_log.hpp"
 #include "cli/health_server.hpp"
@@ -19,6 +22,7 @@
 #include "cli/reload_settings.hpp"
 #include "cli/store_options.hpp"
 #include "cli/user_text.hpp"
+#include "cli/version.hpp"
 #include "config/http_address.hpp"
 #include "cron/duration.hpp"
 #include "solocron/scheduler.hpp"
@@ -86,6 +90,12 @@ std::optional<std::string> apply_overrides(const DaemonOptions& o, detail::Confi
     if (auto a = detail::parse_http_address(o.http_address); !a) return "--http: " + a.error();
     c.http_address = o.http_address;
   }
+  // A relative path in the file is the file's neighbour (as Prometheus reads rule files);
+  // one on the command line is relative to the working directory.
+  if (!c.api_tokens_file.empty() && std::filesystem::path(c.api_tokens_file).is_relative()) {
+    c.api_tokens_file = (std::filesystem::path(c.file).parent_path() / c.api_tokens_file).string();
+  }
+  if (!o.api_tokens_file.empty()) c.api_tokens_file = o.api_tokens_file;
   return std::nullopt;
 }
 
@@ -102,7 +112,8 @@ class Node {
         log_(config_.node.node_id, config_.log_format == "json", config_.log_level),
         metrics_(std::make_shared<Metrics>()),
         observers_(log_, *metrics_),
-        health_(*metrics_) {}
+        api_(api_settings(), [this] { return store_->another_connection(config_.node.store_call_deadline); }),
+        health_(*metrics_, &api_) {}
 
   // `hup`: a SIGHUP came while the file was read (it is read again once the node serves).
   int run(bool hup);
@@ -115,6 +126,9 @@ class Node {
   int stop(int sig);
   void apply_reload(detail::ConfigLoad load);
   void apply_settings(const detail::Config& loaded);
+  ApiSettings api_settings();
+  // Reads the API's tokens file into the API; false (logged) when it is unusable.
+  bool load_api_tokens(const std::string& path, bool at_start);
 
   enum class Phase { opening, starting };
 
@@ -126,6 +140,7 @@ class Node {
   TeeObserver observers_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Scheduler> scheduler_;
+  ApiServer api_;  // its own store connection, from store_; goes before store_ does
   HealthServer health_;  // after the scheduler: stops serving before the scheduler goes
   std::atomic<Phase> phase_{Phase::opening};
   bool reload_wanted_ = false;  // a SIGHUP not acted on yet
@@ -143,12 +158,14 @@ int Node::run(bool hup) {
   log_.info("store", "using " + store_->describe());
   // Probes are answered from here on: "not ready" while the store is still out of reach.
   if (!config_.http_address.empty()) {
+    if (!load_api_tokens(config_.api_tokens_file, true)) return 2;
     auto port = health_.listen(config_.http_address);
     if (!port) {
       log_.error("config_error", "node.http: " + port.error());
       return 2;
     }
-    log_.info("http", "serving /healthz, /readyz and /metrics on port " + std::to_string(*port));
+    log_.info("http", "serving /healthz, /readyz, /metrics, the API (/api/v1/) and the dashboard (/) on port " +
+                          std::to_string(*port));
   }
   if (auto finished = start_in_background()) {
     health_.stop();
@@ -186,6 +203,7 @@ int Node::make_store_ready() {
   for (int attempt = 1;; ++attempt) {
     try {
       store_->migrate();
+      api_.set_store_ready();
       if (attempt > 1) log_.info("store", "the store answered after " + std::to_string(attempt) + " attempts");
       return 0;
     } catch (const StoreError& e) {
@@ -278,6 +296,39 @@ void Node::apply_settings(const detail::Config& loaded) {
   }
 }
 
+ApiSettings Node::api_settings() {
+  ApiSettings s;
+  s.node_id = config_.node.node_id;
+  s.version = kVersion;
+  s.loopback_bind = is_loopback_address(config_.http_address);
+  s.audit = [this](bool refused, const std::string& line) {
+    if (refused) {
+      log_.warn("api_refused", line);
+    } else {
+      log_.info("api_operation", line);
+    }
+  };
+  return s;
+}
+
+bool Node::load_api_tokens(const std::string& path, bool at_start) {
+  if (path.empty()) {
+    api_.set_tokens(std::nullopt);
+    return true;
+  }
+  auto tokens = ApiTokens::load(path);
+  if (!tokens) {
+    log_.error("api_tokens_rejected", tokens.error() + (at_start ? "" : "; the tokens in force are kept"));
+    return false;
+  }
+  if (auto who = readable_by_others(path)) {
+    log_.warn("api_tokens", path + " may be read by its " + *who + ": it holds secrets (chmod 600)");
+  }
+  log_.info("api_tokens", std::to_string(tokens->size()) + " API token(s) from " + path);
+  api_.set_tokens(std::move(*tokens));
+  return true;
+}
+
 void Node::apply_reload(detail::ConfigLoad load) {
   log_errors(log_, load);
   metrics_->set_config_errors(load.errors.size());
@@ -291,6 +342,9 @@ void Node::apply_reload(detail::ConfigLoad load) {
     return;
   }
   apply_settings(loaded);
+  if (!config_.http_address.empty() && load_api_tokens(loaded.api_tokens_file, false)) {
+    config_.api_tokens_file = loaded.api_tokens_file;
+  }
   // A job whose new definition is broken keeps running with its old one.
   std::set<std::string> kept(load.bad_jobs.begin(), load.bad_jobs.end());
   for (const auto& name : kept) {

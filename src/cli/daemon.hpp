@@ -13,6 +13,7 @@ struct DaemonOptions {
   std::optional<std::string> store_url;  // --store; overrides SOLOCRON_STORE and node.store
   std::string node_id;       // overrides node.id
   std::string http_address;  // overrides node.http
+  std::string api_tokens_file;  // overrides node.api_tokens_file
   detail::ConfigLimits limits;
 };
 

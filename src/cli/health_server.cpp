@@ -9,8 +9,15 @@
 
 namespace solocron::cli {
 
-HealthServer::HealthServer(const Metrics& metrics)
+namespace {
+constexpr std::size_t kMaxRequestBody = 1 << 20;
+}  // namespace
+
+HealthServer::HealthServer(const Metrics& metrics, ApiServer* api)
     : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
+  // No request of these endpoints has a body of more than a few hundred bytes.
+  server_->set_payload_max_length(kMaxRequestBody);
+  if (api != nullptr) api->install(*server_);
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });

@@ -1,6 +1,7 @@
 // The node's HTTP endpoints for orchestrators: /healthz (the process answers), /readyz (the node
 // holds its lease, reaches the store and its clock agrees with the store's; 503 with the reason
-// otherwise) and /metrics (cli/metrics.hpp, in the Prometheus text format).
+// otherwise) and /metrics (cli/metrics.hpp, in the Prometheus text format); and, given one, the
+// HTTP API (cli/api_server.hpp) on the same port.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/api_server.hpp"
 #include "cli/metrics.hpp"
 #include "solocron/expected.hpp"
 #include "solocron/scheduler.hpp"
@@ -21,7 +23,7 @@ namespace solocron::cli {
 class HealthServer {
  public:
   // Serves from the start; until attach() the node reports not ready ("waiting for the store").
-  explicit HealthServer(const Metrics& metrics);
+  explicit HealthServer(const Metrics& metrics, ApiServer* api = nullptr);
   ~HealthServer();
   void attach(const Scheduler* scheduler) { scheduler_ = scheduler; }
   // Stops serving and waits for requests in flight; call before the scheduler goes away.

@@ -41,6 +41,9 @@ nlohmann::json to_json(const RunRecord& r) {
       {"claimed_at", time_json(r.claimed_at)},
       {"started_at", time_json(r.started_at)},
       {"finished_at", time_json(r.finished_at)},
+      {"duration_ms", r.started_at && r.finished_at
+                          ? nlohmann::json((*r.finished_at - *r.started_at).count())
+                          : nlohmann::json(nullptr)},
       {"exit_code", optional_json(r.exit_code)},
       {"signal", optional_json(r.signal)},
       {"output_tail", json_text(r.output_tail)},

@@ -13,6 +13,7 @@
 #include <string>
 #include <type_traits>
 
+#include "cli/operation_error.hpp"
 #include "cli/user_text.hpp"
 #include "config/config.hpp"
 #include "solocron/store.hpp"
@@ -50,7 +51,7 @@ struct StoreOptions {
 std::string default_requester();
 
 // Runs a command's `body`, turning store failures into a message and exit status 1 (2 for
-// StoreError::invalid: bad input). `body` returns the exit status, or nothing for 0.
+// StoreError::invalid and every OperationError: bad input). `body` returns the exit status, or nothing for 0.
 template <class F>
 void guarded(int& exit_code, F body) {
   try {
@@ -63,6 +64,9 @@ void guarded(int& exit_code, F body) {
   } catch (const StoreError& e) {
     print_error(e.what());
     exit_code = e.kind() == StoreError::Kind::invalid ? 2 : 1;
+  } catch (const OperationError& e) {
+    print_error(e.what());
+    exit_code = 2;
   }
 }
 

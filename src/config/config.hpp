@@ -45,7 +45,8 @@ struct Config {
   std::string store_url;  // empty: not set in the file
   std::string log_format = "text";  // text | json
   std::string log_level = "info";
-  std::string http_address;  // "HOST:PORT" for /healthz, /readyz, /metrics; empty: none
+  std::string http_address;  // "HOST:PORT" for /healthz, /readyz, /metrics and the API; empty: none
+  std::string api_tokens_file;  // the API's bearer tokens (cli/api_tokens.hpp); empty: none
   std::vector<JobSpec> jobs;
 };
 

@@ -12,7 +12,8 @@ namespace {
 const std::initializer_list<std::string_view> kNodeKeys = {
     "id",        "time_zone", "store",          "log_format",     "log_level",
     "heartbeat", "node_ttl",  "max_clock_skew", "shutdown_grace", "max_concurrent_runs",
-    "history_keep_last", "history_max_age", "http", "store_call_deadline", "hooks"};
+    "history_keep_last", "history_max_age", "http", "store_call_deadline", "hooks",
+    "api_tokens_file"};
 
 // Reads node.KEY, a string that `problem` accepts (returns nullopt for), into `out`.
 template <class Check>
@@ -37,6 +38,10 @@ void read_strings(const YAML::Node& node, YamlReader& r, Config& c) {
   read_checked(node, "http", r, c.http_address, [](const std::string& v) {
     auto a = parse_http_address(v);
     return a ? std::nullopt : std::optional<std::string>(a.error());
+  });
+  read_checked(node, "api_tokens_file", r, c.api_tokens_file, [](const std::string& v) {
+    return v.empty() ? std::optional<std::string>("expected the path of a file of ROLE NAME TOKEN lines")
+                     : std::nullopt;
   });
   if (const auto& n = node["log_format"]) {
     if (auto v = r.choice(n, "node.log_format", {"text", "json"})) c.log_format = *v;
