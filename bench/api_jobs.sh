@@ -9,20 +9,15 @@
 #   bench/api_jobs.sh [N] [R]
 set -euo pipefail
 jobs=${1:-10000} rounds=${2:-20}
-bin=$(cd "$(dirname "$0")/.." && pwd)/build/bin/solocron
-work=$(mktemp -d /tmp/solocron-api.XXXXXX)
-pid=""
-trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-python3 - "$jobs" >"$work/config.yaml" <<'PY'
+source "$(dirname "$0")/bench_node.sh"
+python3 - "$jobs" >"$WORK/config.yaml" <<'PY'
 import sys
 print("node:\n  heartbeat: 1s\n  max_concurrent_runs: 10000\njobs:")
 for i in range(int(sys.argv[1])):
     print(f'  - name: job-{i:05d}\n    schedule: "* * * * *"\n    command: ["true"]')
 PY
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" run --config "$work/config.yaml" --store "sqlite:$work/s.db" --node-id bench \
-  --http "127.0.0.1:$port" >"$work/node.log" 2>&1 &
-pid=$!
+start_node "$WORK/config.yaml"
+port=$PORT
 api="127.0.0.1:$port/api/v1"
 # Every job has run once when the last job's newest record is final.
 for _ in $(seq 1 150); do

@@ -8,24 +8,15 @@
 #   bench/metrics_scrape.sh [N] [R]
 set -euo pipefail
 jobs=${1:-10000} rounds=${2:-20}
-bin=$(cd "$(dirname "$0")/.." && pwd)/build/bin/solocron
-work=$(mktemp -d /tmp/solocron-metrics.XXXXXX)
-pid=""
-trap '[[ -n $pid ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-python3 - "$jobs" >"$work/config.yaml" <<'PY'
+source "$(dirname "$0")/bench_node.sh"
+python3 - "$jobs" >"$WORK/config.yaml" <<'PY'
 import sys
 print("node:\n  heartbeat: 1s\njobs:")
 for i in range(int(sys.argv[1])):
     print(f'  - name: job-{i:05d}\n    schedule: "0 0 1 1 *"\n    command: ["true"]')
 PY
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin" run --config "$work/config.yaml" --store "sqlite:$work/s.db" --node-id bench \
-  --http "127.0.0.1:$port" >"$work/node.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 60); do
-  [[ $(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$port/readyz") == 200 ]] && break
-  sleep 0.5
-done
+start_node "$WORK/config.yaml"
+port=$PORT
 size=$(curl -s "127.0.0.1:$port/metrics" | wc -c)
 for _ in $(seq 1 "$rounds"); do curl -s -o /dev/null -w '%{time_total}\n' "127.0.0.1:$port/metrics"; done |
   sort -n | awk -v n="$jobs" -v size="$size" '{t[NR] = $1 * 1000} END {

@@ -35,16 +35,17 @@ json jobs_page(Store& store, const httplib::Request& req) {
   const std::string q = text_param(req, "q");
   const std::size_t offset = size_param(req, "offset", 0, 0, std::numeric_limits<int>::max());
   const std::size_t limit = size_param(req, "limit", 100, 1, kMaxPage);
-  std::vector<ClusterJob> jobs = cluster_jobs(store);
-  if (!q.empty()) {
-    std::erase_if(jobs, [&](const ClusterJob& j) { return j.name.find(q) == std::string::npos; });
+  const auto published = published_by_job(store);
+  std::vector<const std::string*> names;  // those matching, by name
+  for (const auto& [name, rows] : published) {
+    if (q.empty() || name.find(q) != std::string::npos) names.push_back(&name);
   }
   const sys_seconds now = now_of(store);
   json page = json::array();
-  for (std::size_t i = offset; i < jobs.size() && i < offset + limit; ++i) {
-    page.push_back(job_summary_json(store, jobs[i], now));
+  for (std::size_t i = offset; i < names.size() && i < offset + limit; ++i) {
+    page.push_back(job_summary_json(store, cluster_job_of(*names[i], published.at(*names[i])), now));
   }
-  return {{"total", jobs.size()}, {"offset", offset}, {"limit", limit}, {"jobs", std::move(page)}};
+  return {{"total", names.size()}, {"offset", offset}, {"limit", limit}, {"jobs", std::move(page)}};
 }
 
 // A page of records newest first. Records of one instant are never split between pages (an

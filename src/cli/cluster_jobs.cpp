@@ -46,31 +46,38 @@ std::optional<std::string> ClusterJob::next_fire(std::chrono::sys_seconds now) c
   return format_rfc3339(*best, "UTC", true);
 }
 
-std::vector<ClusterJob> cluster_jobs(Store& store) {
-  std::map<std::string, std::map<std::string, JobDefinition>> by_job;  // job -> fingerprint -> def
-  for (const PublishedJobRow& row : store.published_jobs()) {
-    JobDefinition& d = by_job[row.job.job][row.job.fingerprint];
+std::map<std::string, std::vector<PublishedJobRow>> published_by_job(Store& store) {
+  std::map<std::string, std::vector<PublishedJobRow>> out;
+  for (PublishedJobRow& row : store.published_jobs()) out[row.job.job].push_back(std::move(row));
+  return out;
+}
+
+ClusterJob cluster_job_of(const std::string& name, const std::vector<PublishedJobRow>& rows) {
+  std::map<std::string, JobDefinition> defs;  // by fingerprint
+  for (const PublishedJobRow& row : rows) {
+    JobDefinition& d = defs[row.job.fingerprint];
     if (d.fingerprint.empty()) {
       d.fingerprint = row.job.fingerprint;
       d.definition = nlohmann::json::parse(row.job.definition, nullptr, false);
     }
     d.nodes.push_back(row.node_id);
   }
+  ClusterJob job{name, {}};
+  for (auto& [fp, d] : defs) job.definitions.push_back(std::move(d));
+  std::stable_sort(job.definitions.begin(), job.definitions.end(),
+                   [](const JobDefinition& a, const JobDefinition& b) { return a.nodes.size() > b.nodes.size(); });
+  return job;
+}
+
+std::vector<ClusterJob> cluster_jobs(Store& store) {
   std::vector<ClusterJob> out;
-  for (auto& [name, defs] : by_job) {
-    ClusterJob job{name, {}};
-    for (auto& [fp, d] : defs) job.definitions.push_back(std::move(d));
-    std::stable_sort(job.definitions.begin(), job.definitions.end(),
-                     [](const JobDefinition& a, const JobDefinition& b) { return a.nodes.size() > b.nodes.size(); });
-    out.push_back(std::move(job));
-  }
+  for (const auto& [name, rows] : published_by_job(store)) out.push_back(cluster_job_of(name, rows));
   return out;
 }
 
 ClusterJob cluster_job(Store& store, const std::string& job) {
-  for (ClusterJob& j : cluster_jobs(store)) {
-    if (j.name == job) return std::move(j);
-  }
+  const auto all = published_by_job(store);
+  if (auto it = all.find(job); it != all.end()) return cluster_job_of(job, it->second);
   throw OperationError(OperationError::Kind::not_found,
                        "no live node has a job named \"" + job +
                        "\" (`solocron jobs` lists the cluster's jobs); nothing was changed");

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ struct ClusterJob {
 };
 
 std::vector<ClusterJob> cluster_jobs(Store& store);
+// The published rows by job name, not parsed yet: enough to count, filter and page the jobs
+// (with 10,000 jobs, parsing every definition costs more than the rest of a page).
+std::map<std::string, std::vector<PublishedJobRow>> published_by_job(Store& store);
+// One job from its rows (parses each distinct definition once).
+ClusterJob cluster_job_of(const std::string& name, const std::vector<PublishedJobRow>& rows);
 // The job as the live nodes published it; throws OperationError(not_found) when none has it.
 ClusterJob cluster_job(Store& store, const std::string& job);
 // A published definition's schedule in its zone; nullopt for a zone this host does not know.

@@ -554,15 +554,20 @@ std::vector<RunRecord> SqliteStore::select_runs(SqliteStatement& q) {
   return out;
 }
 
+// One statement with a job and one without: SQLite plans a statement once, before its
+// parameters are bound, and "(?1 IS NULL OR job = ?1)" would walk the whole time index to find
+// one job's newest records (milliseconds per call with 10,000 jobs, once per job in a list).
+#define HISTORY_FILTERS                                                                   \
+  " AND (?2 IS NULL OR scheduled_at >= ?2) AND (?4 IS NULL OR scheduled_at < ?4)"         \
+  " AND (?5 IS NULL OR instr(?5, ',' || state || ','))"                                   \
+  " ORDER BY scheduled_at DESC, job, node_key, request LIMIT ?3"
+
 std::vector<RunRecord> SqliteStore::history(const HistoryQuery& query) {
   std::lock_guard lock(mutex_);
-  auto q = db().statement(
-      "SELECT " RUN_COLUMNS
-      " FROM solocron_runs "
-      "WHERE (?1 IS NULL OR job = ?1) AND (?2 IS NULL OR scheduled_at >= ?2) "
-      "AND (?4 IS NULL OR scheduled_at < ?4) AND (?5 IS NULL OR instr(?5, ',' || state || ','))"
-      " ORDER BY scheduled_at DESC, job, node_key, request LIMIT ?3");
-  if (query.job && !query.job->empty()) q.bind(1, *query.job);
+  const bool one_job = query.job && !query.job->empty();
+  auto q = db().statement(one_job ? "SELECT " RUN_COLUMNS " FROM solocron_runs WHERE job = ?1" HISTORY_FILTERS
+                                  : "SELECT " RUN_COLUMNS " FROM solocron_runs WHERE ?1 IS NULL" HISTORY_FILTERS);
+  if (one_job) q.bind(1, *query.job);
   if (query.since) q.bind(2, secs(*query.since));
   q.bind(3, static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
   if (query.before) q.bind(4, secs(*query.before));
