@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -126,6 +127,11 @@ std::optional<ApiPrincipal> ApiTokens::find(std::string_view token) const {
     if (same_secret(e.token, token) && !found) found = e.principal;
   }
   return found;
+}
+
+std::string tokens_path_in(const std::string& configured, const std::string& config_file) {
+  if (configured.empty() || std::filesystem::path(configured).is_absolute()) return configured;
+  return (std::filesystem::path(config_file).parent_path() / configured).string();
 }
 
 std::optional<std::string> readable_by_others(const std::string& path) {

@@ -40,6 +40,10 @@ class ApiTokens {
   std::vector<Entry> entries_;
 };
 
+// node.api_tokens_file as given in `config_file`: a relative path is the file's neighbour (as
+// Prometheus reads its rule files).
+std::string tokens_path_in(const std::string& configured, const std::string& config_file);
+
 // Who else may read the file ("group", "others"), for a warning; nullopt when only its owner.
 std::optional<std::string> readable_by_others(const std::string& path);
 

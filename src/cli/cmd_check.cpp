@@ -3,6 +3,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "cli/api_tokens.hpp"
 #include "cli/commands.hpp"
 #include "cli/user_text.hpp"
 #include "config/config.hpp"
@@ -54,7 +55,18 @@ int run_check(const std::string& path, const detail::ConfigLimits& limits) {
   if (!load.bad_jobs.empty()) std::cout << ", " << load.bad_jobs.size() << " with errors";
   std::cout << "\n";
   for (const auto& job : load.config.jobs) print_job(job, now);
-  return load.errors.empty() ? 0 : 2;
+  bool tokens_ok = true;
+  if (const std::string tokens = tokens_path_in(load.config.api_tokens_file, path); !tokens.empty()) {
+    auto read = ApiTokens::load(tokens);
+    tokens_ok = read.has_value();
+    if (!read) {
+      print_error(read.error());
+    } else {
+      std::cout << "API tokens: " << read->size() << " in " << text_line(tokens) << "\n";
+      if (auto who = readable_by_others(tokens)) print_warning(tokens + " may be read by its " + *who + " (chmod 600)");
+    }
+  }
+  return load.errors.empty() && tokens_ok ? 0 : 2;
 }
 
 }  // namespace solocron::cli

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <set>
 
 #include "cli/api_server.hpp"
@@ -90,11 +89,8 @@ std::optional<std::string> apply_overrides(const DaemonOptions& o, detail::Confi
     if (auto a = detail::parse_http_address(o.http_address); !a) return "--http: " + a.error();
     c.http_address = o.http_address;
   }
-  // A relative path in the file is the file's neighbour (as Prometheus reads rule files);
-  // one on the command line is relative to the working directory.
-  if (!c.api_tokens_file.empty() && std::filesystem::path(c.api_tokens_file).is_relative()) {
-    c.api_tokens_file = (std::filesystem::path(c.file).parent_path() / c.api_tokens_file).string();
-  }
+  // One on the command line is relative to the working directory.
+  c.api_tokens_file = tokens_path_in(c.api_tokens_file, c.file);
   if (!o.api_tokens_file.empty()) c.api_tokens_file = o.api_tokens_file;
   return std::nullopt;
 }

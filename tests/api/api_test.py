@@ -282,6 +282,10 @@ def test_bad_tokens_file(work):
     out = (r.stdout + r.stderr).decode()
     check(r.returncode == 2 and bad + ":3:1: ROLE: expected read or operate" in out, "a bad tokens file stops the node: %d %s" % (r.returncode, out))
     check("secret-erin-token-xyz" not in out and "d" * 20 not in out, "the error shows no token")
+    r = subprocess.run([BIN, "check", cfg], capture_output=True, timeout=20)
+    out = (r.stdout + r.stderr).decode()
+    check(r.returncode == 2 and bad + ":3:1: ROLE: expected read or operate" in out and "secret-erin" not in out,
+          "check finds the same error: %d %s" % (r.returncode, out))
 
 
 def test_store_down(work):
