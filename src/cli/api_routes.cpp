@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "cli/api_request.hpp"
+#include "cli/assets.hpp"
 #include "cli/api_server.hpp"
 #include "cli/backfill_plan.hpp"
 #include "cli/cluster_ops.hpp"
@@ -16,8 +17,6 @@
 #include "solocron/cron.hpp"
 
 namespace solocron::cli {
-
-extern const char* const kOpenApiDocument;  // openapi.json, built into the binary
 
 namespace {
 
@@ -98,7 +97,8 @@ void ApiServer::install(httplib::Server& server) {
   const auto job_of = [](const httplib::Request& req) { return std::string(req.matches[1]); };
 
   server.Get("/api/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(kOpenApiDocument, "application/json");
+    const auto doc = asset("openapi.json");
+    res.set_content(doc->data(), doc->size(), "application/json");
   });
   get("/api/v1/jobs", [](Store& s, const httplib::Request& req, const ApiPrincipal&, int&) {
     return jobs_page(s, req);

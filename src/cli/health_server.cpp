@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include "cli/dashboard.hpp"
 #include "config/http_address.hpp"
 
 namespace solocron::cli {
@@ -17,7 +18,10 @@ HealthServer::HealthServer(const Metrics& metrics, ApiServer* api)
     : metrics_(metrics), server_(std::make_unique<httplib::Server>()) {
   // No request of these endpoints has a body of more than a few hundred bytes.
   server_->set_payload_max_length(kMaxRequestBody);
-  if (api != nullptr) api->install(*server_);
+  if (api != nullptr) {
+    api->install(*server_);
+    register_dashboard(*server_);
+  }
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
