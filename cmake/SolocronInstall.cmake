@@ -1,4 +1,5 @@
-# Install rules and the CMake package: `find_package(solocron)` then link `solocron::solocron`.
+# Install rules, the CMake package (`find_package(solocron)` then link `solocron::solocron`)
+# and a pkg-config file for other build systems, all with the version of project().
 #
 # Every static component library registered by solocron_component() is exported under the
 # solocron:: namespace, because solocron::solocron is only an INTERFACE target over them: an
@@ -57,4 +58,27 @@ write_basic_package_version_file(
 install(FILES ${PROJECT_BINARY_DIR}/solocronConfig.cmake
               ${PROJECT_BINARY_DIR}/solocronConfigVersion.cmake
         DESTINATION ${SOLOCRON_INSTALL_CMAKEDIR}
+        COMPONENT solocron_development)
+
+# pkg-config: the component libraries in link order. solocron_component() is called after the
+# components it links (src/CMakeLists.txt), so the reverse of registration order puts every
+# library before the ones it needs, as a static link requires.
+set(SOLOCRON_PC_LIBS "")
+foreach(target ${solocron_components})
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "STATIC_LIBRARY")
+    string(PREPEND SOLOCRON_PC_LIBS "-l${target} ")
+  endif()
+endforeach()
+string(STRIP "${SOLOCRON_PC_LIBS}" SOLOCRON_PC_LIBS)
+# What the components link, by the names of the Debian packages' own .pc files.
+set(SOLOCRON_PC_REQUIRES "absl_time absl_civil_time sqlite3 libpq cpp-httplib nlohmann_json yaml-cpp")
+set(SOLOCRON_PKGCONFIGDIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig CACHE STRING
+    "Where solocron.pc is installed, relative to the prefix")
+# ${pcfiledir}/.. once per level of SOLOCRON_PKGCONFIGDIR (lib/x86_64-linux-gnu/pkgconfig: 3).
+file(RELATIVE_PATH SOLOCRON_PC_UP /p/${SOLOCRON_PKGCONFIGDIR} /p)
+string(REGEX REPLACE "/$" "" SOLOCRON_PC_UP "${SOLOCRON_PC_UP}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/solocron.pc.in ${PROJECT_BINARY_DIR}/solocron.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/solocron.pc
+        DESTINATION ${SOLOCRON_PKGCONFIGDIR}
         COMPONENT solocron_development)
