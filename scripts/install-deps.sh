@@ -27,7 +27,7 @@ for p in "${want[@]}"; do
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
-echo "installing: ${missing[*]}" >&2
+echo "installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
@@ -38,4 +38,14 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   $sudo chmod +x /usr/sbin/policy-rc.d
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# One line per package as apt sets it up, so a fresh machine shows progress; the whole apt log
+# only when it fails.
+log=$(mktemp)
+if ! $sudo apt-get install -y --no-install-recommends "${missing[@]}" 2>&1 | tee "$log" |
+    sed -un 's/^Setting up \([^ :]*\).*/  set up \1/p'; then
+  echo "apt-get install failed:" >&2
+  tail -n 40 "$log" >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"
