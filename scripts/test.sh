@@ -20,7 +20,8 @@ if [[ $mode == --asan ]]; then
   scripts/build.sh -DSOLOCRON_SANITIZE=ON -DSOLOCRON_BUILD_BENCH=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # Cluster scenarios exercise the same code as the release run; under ASan they only add time.
-  ctest --test-dir build-asan --output-on-failure -j 2 -LE cluster
+  # The deploy tests check artifacts (image, manifests, package) the release build makes.
+  ctest --test-dir build-asan --output-on-failure -j 2 -LE 'cluster|deploy'
 elif [[ $mode == --tsan ]]; then
   export BUILD_DIR=build-tsan BUILD_TYPE=RelWithDebInfo
   export BUILD_TARGETS="solocron_scheduler_tests solocron_store_tests solocron_process_tests solocron_http_tests"
