@@ -27,12 +27,16 @@ echo "== the jobs (solocron check examples/jobs.yaml)"
 echo
 echo "== starting three nodes on $store for ${seconds}s; their logs: $work/node-*.log"
 for n in 1 2 3; do
-  "$bin" run --config examples/jobs.yaml --store "$store" --node-id "node-$n" >"$work/node-$n.log" 2>&1 &
+  # Each node serves its dashboard and API on a free loopback port (it logs which).
+  "$bin" run --config examples/jobs.yaml --store "$store" --node-id "node-$n" \
+    --http 127.0.0.1:0 >"$work/node-$n.log" 2>&1 &
   pids+=($!)
 done
 sleep 3
 echo
 "$bin" nodes --store "$store"
+port=$(sed -n 's/.*http: serving .* on port \([0-9]*\).*/\1/p' "$work/node-1.log" | head -n 1)
+[[ -n $port ]] && echo "node-1's dashboard while the demo runs: http://127.0.0.1:$port/"
 sleep "$((seconds > 3 ? seconds - 3 : 0))"
 
 echo
