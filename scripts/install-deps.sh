@@ -8,9 +8,14 @@ build_pkgs=(cmake make g++ pkg-config tzdata
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libpq-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
 # Tests start their own PostgreSQL, run a node under libfaketime, fuzz with clang, check the
-# API against its OpenAPI document and drive the dashboard in Chromium (playwright-core from npm).
+# API against its OpenAPI document and drive the dashboard in Chromium (playwright-core from npm);
+# the deploy tests build and run the container image (buildah, podman with runc, tini as its
+# init) and build, lint, install and purge the Debian package (lintian, dpkg-shlibdeps,
+# systemd-analyze).
 test_pkgs=(postgresql-15 postgresql-client-15 faketime libfaketime clang libclang-rt-14-dev openssl
-  procps iproute2 sqlite3 python3 python3-jsonschema prometheus chromium nodejs npm curl)
+  procps iproute2 sqlite3 python3 python3-jsonschema prometheus chromium nodejs npm curl
+  buildah podman runc tini containernetworking-plugins
+  lintian dpkg-dev adduser systemd)
 # Peers the schedule benchmark compares against, all from Debian.
 bench_pkgs=(golang-go golang-github-robfig-cron-dev python3-croniter nodejs npm)
 
