@@ -45,7 +45,7 @@ tag=${tag:-localhost/solocron:$version}
 stage=$(mktemp -d "${TMPDIR:-/tmp}/solocron-image.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 fs=$stage/rootfs
-mkdir -p "$stage/state" "$fs/usr/bin" "$fs/usr/lib" "$fs/usr/lib64" "$fs/usr/share/doc" "$fs/tmp"
+mkdir -p "$stage/state" "$fs/var/lib" "$fs/usr/bin" "$fs/usr/lib" "$fs/usr/lib64" "$fs/usr/share/doc" "$fs/tmp"
 chmod 1777 "$fs/tmp"  # jobs may write there; a tmpfs or emptyDir under --read-only
 cp -R "$root/deploy/container/rootfs/." "$fs/"
 # Debian 12 is merged-/usr: the loader and ldd name /lib and /lib64, which point into /usr.
