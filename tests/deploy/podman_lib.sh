@@ -2,9 +2,8 @@
 # need, and the check that podman can run containers here at all (else the test skips: 77).
 
 # crun cannot raise the container's limits on these machines (its default nofile/nproc are above
-# what the host grants): runc with limits the host allows. --network none: the tests need no
-# network plugin, only the container's loopback.
-PODMAN_RUN_FLAGS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none)
+# what the host grants): runc with limits the host allows.
+PODMAN_RUN_FLAGS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
 # Exits 77 with the reason when this machine cannot build or run containers; returns otherwise.
 require_podman() {

@@ -6,8 +6,9 @@
 # image's own zoneinfo (and that without it the zone is unknown); the default configuration as
 # shipped; the container runs as the non-root user with a read-only root; `run` on a named volume
 # with a command job and an HTTP job to the node itself, drained by SIGTERM (`podman stop`): exit
-# 0, the drain logged, and the history on the volume shows every tick run once. The image, the
-# containers and the volumes it makes carry the test's PID and are removed however it ends.
+# 0, the drain logged, and the history on the volume shows every tick run once; an HTTPS job
+# verifies its server against the image's CA bundle. The image, the containers and the volumes
+# it makes carry the test's PID and are removed however it ends.
 # Exits 77 (skip) only when this machine cannot run podman at all.
 set -euo pipefail
 binary=${1:?usage: $0 /path/to/solocron}
@@ -23,9 +24,11 @@ image=localhost/$name:$version
 work=$(mktemp -d "/tmp/$name.XXXXXX")
 containers=()
 volumes=()
+pids=()
 
 cleanup() {
-  local c v
+  local c v p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for c in "${containers[@]}"; do podman rm -f -v "$c" >/dev/null 2>&1 || true; done
   for v in "${volumes[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1 || true; done
   podman rmi -f "$image" >/dev/null 2>&1 || true
@@ -35,7 +38,8 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
-run() { podman run --rm "${PODMAN_RUN_FLAGS[@]}" --read-only "$@"; }
+# --network none: no network plugin needed, only the container's own loopback.
+run() { podman run --rm "${PODMAN_RUN_FLAGS[@]}" --network none --read-only "$@"; }
 
 # Waits up to $1 seconds for the command; the bound only turns a hang into a failure.
 wait_until() {
@@ -78,8 +82,9 @@ out=$(run "$image" check /etc/solocron/jobs.yaml)
 [[ $out == "/etc/solocron/jobs.yaml: 0 valid jobs" ]] || fail "check of the image's default configuration: $out"
 ok "the default /etc/solocron/jobs.yaml passes check"
 
-# Waits for a log line of container $1 matching the extended regex $2.
-logged() { podman logs "$1" 2>&1 | grep -Eq "$2"; }
+# Whether container $1 logged a line matching the extended regex $2. (Not `podman logs | grep -q`:
+# grep's early exit fails podman with SIGPIPE, and pipefail would make that a "no".)
+logged() { grep -Eq "$2" <<<"$(podman logs "$1" 2>&1)"; }
 # Stops container $1 with SIGTERM (40 s before SIGKILL, above shutdown_grace) and checks it
 # exited 0 after draining.
 stop_drained() {
@@ -98,7 +103,7 @@ asis=$name-asis
 volumes+=("$name-asis-state")
 podman volume create "$name-asis-state" >/dev/null
 containers+=("$asis")
-podman run -d --name "$asis" "${PODMAN_RUN_FLAGS[@]}" --read-only -v "$name-asis-state:/var/lib/solocron" "$image" >/dev/null
+podman run -d --name "$asis" "${PODMAN_RUN_FLAGS[@]}" --network none --read-only -v "$name-asis-state:/var/lib/solocron" "$image" >/dev/null
 wait_until 60 logged "$asis" 'node_started' || fail "the image as is did not start: $(podman logs "$asis" 2>&1 | tail -20)"
 [[ $(podman inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$asis") == true ]] || fail "$asis has a writable root"
 users=$(podman top "$asis" user huser | tail -n +2 | sort -u)
@@ -126,7 +131,7 @@ node=$name-node
 volumes+=("$name-state")
 podman volume create "$name-state" >/dev/null
 containers+=("$node")
-podman run -d --name "$node" "${PODMAN_RUN_FLAGS[@]}" --read-only \
+podman run -d --name "$node" "${PODMAN_RUN_FLAGS[@]}" --network none --read-only \
   -v "$name-state:/var/lib/solocron" -v "$work/jobs.yaml:/etc/solocron/jobs.yaml:ro" "$image" >/dev/null
 finished() { (($(podman logs "$node" 2>&1 | grep -c "finished $1@") >= $2)); }
 wait_until 90 finished tick 8 || fail "tick did not finish 8 runs; log:"$'\n'"$(podman logs "$node" 2>&1 | tail -20)"
@@ -136,8 +141,46 @@ ok "run on a volume: tick and probe ran, SIGTERM drained, exit 0"
 
 podman logs "$node" >"$work/node.log" 2>&1
 containers+=("$name-history")
-podman run --rm --name "$name-history" "${PODMAN_RUN_FLAGS[@]}" --read-only \
+podman run --rm --name "$name-history" "${PODMAN_RUN_FLAGS[@]}" --network none --read-only \
   -v "$name-state:/var/lib/solocron" "$image" history --json --limit 1000 >"$work/history.json"
 python3 "$root/tests/deploy/check_history.py" "$work/history.json" "$work/node.log" "solocron $version"
 ok "history on the volume: every tick once"
+
+# HTTPS actions verify servers against /etc/ssl/certs/ca-certificates.crt, OpenSSL's default in
+# the image: a server signed by a throwaway CA is trusted when that CA is the file mounted there,
+# and refused with the image's own (Debian's) bundle. --network host: the server is on the host.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=solocron test CA" \
+  -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+echo "subjectAltName=IP:127.0.0.1" >"$work/server.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+  -days 1 -extfile "$work/server.ext" -out "$work/server.crt" 2>/dev/null
+python3 "$root/tests/deploy/tls_server.py" "$work/server.crt" "$work/server.key" "$work/tls.port" &
+pids+=($!)
+wait_until 30 test -s "$work/tls.port" || fail "the test's HTTPS server did not start"
+cat >"$work/tls.yaml" <<EOF
+jobs:
+  - name: tls
+    schedule: "* * * * * *"
+    http: {url: "https://127.0.0.1:$(cat "$work/tls.port")/", method: GET}
+EOF
+chmod 644 "$work/tls.yaml" "$work/ca.crt"
+volumes+=("$name-tls-state")
+podman volume create "$name-tls-state" >/dev/null
+# Runs the tls job, with the CA file $1 over the image's bundle ("-": the image's own), until it
+# logged a run matching $2; then drains it.
+tls_run() {
+  local c=$name-tls-$3 bundle=()
+  [[ $1 == - ]] || bundle=(-v "$1:/etc/ssl/certs/ca-certificates.crt:ro")
+  containers+=("$c")
+  podman run -d --name "$c" "${PODMAN_RUN_FLAGS[@]}" --network host --read-only "${bundle[@]}" \
+    -v "$name-tls-state:/var/lib/solocron" -v "$work/tls.yaml:/etc/solocron/jobs.yaml:ro" "$image" >/dev/null
+  wait_until 60 logged "$c" "finished tls@.*$2" ||
+    fail "$c did not log a tls run with '$2'; its log:"$'\n'"$(podman logs "$c" 2>&1 | tail -10)"
+  stop_drained "$c"
+}
+tls_run "$work/ca.crt" 'state=succeeded exit=200' trusted
+tls_run - 'state=failed.*SSLServerVerification' refused
+ok "HTTPS actions verify servers against the image's /etc/ssl/certs/ca-certificates.crt"
 echo "PASS: the container image"
