@@ -61,14 +61,19 @@ package_of() {
   echo "${owner%%:*}"
 }
 
+libs=$(ldd "$binary")
+if grep -q 'not found' <<<"$libs"; then
+  echo "image.sh: $binary needs libraries this machine lacks:"$'\n'"$(grep 'not found' <<<"$libs")" >&2
+  exit 1
+fi
 # The binary's libraries, the dynamic loader among them, each at the path ldd resolved it to.
-# glibc 2.36 has nss_files and nss_dns built in (getpwuid, getaddrinfo): nothing is dlopen()ed.
+# glibc 2.36 has nss_files and nss_dns built in: getpwuid and getaddrinfo load no libnss_*.so.
 while read -r lib; do
   dest=$fs/${lib/#\/lib/\/usr\/lib}
   mkdir -p "$(dirname "$dest")"
   cp -L "$lib" "$dest"
   packages+=("$(package_of "$lib")")
-done < <(ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
+done < <(awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' <<<"$libs")
 
 strip --strip-all -o "$fs/usr/bin/solocron" "$binary"
 cp /usr/bin/tini-static "$fs/usr/bin/tini"

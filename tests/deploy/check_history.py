@@ -1,7 +1,7 @@
 """Checks the history a containerised node left on its volume (used by test_image.sh).
 
-Usage: check_history.py HISTORY_JSON NODE_LOG TICK_OUTPUT
-Every second from a job's first recorded tick to its last has exactly one record, succeeded, and
+Usage: check_history.py HISTORY_JSON NODE_LOG TICK_OUTPUT JOB...
+For each JOB, every second from its first recorded tick to its last has exactly one record, succeeded, and
 as many records as the node logged `finished` lines for that job; tick's output is TICK_OUTPUT
 (the image's `solocron --version`). Prints the counts; exits 1 with the reason otherwise.
 """
@@ -41,7 +41,7 @@ def check_job(job, records, logged, tick_output):
 
 
 def main():
-    history_path, log_path, tick_output = sys.argv[1:4]
+    history_path, log_path, tick_output, *jobs = sys.argv[1:]
     with open(history_path) as f:
         history = json.load(f)
     with open(log_path) as f:
@@ -49,7 +49,7 @@ def main():
     by_job = collections.defaultdict(list)
     for record in history:
         by_job[record["job"]].append(record)
-    for job in ("tick", "probe"):
+    for job in jobs:
         if not by_job[job]:
             sys.exit(f"FAIL: no record of {job} in the history")
         logged = len(re.findall(rf" finished {job}@", log))

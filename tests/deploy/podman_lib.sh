@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # What the container tests of tests/deploy/ share (sourced): the podman flags these machines
 # need, and the check that podman can run containers here at all (else the test skips: 77).
 
 # crun cannot raise the container's limits on these machines (its default nofile/nproc are above
 # what the host grants): runc with limits the host allows.
+# shellcheck disable=SC2034 # used by the tests that source this file
 PODMAN_RUN_FLAGS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
 # Exits 77 with the reason when this machine cannot build or run containers; returns otherwise.

@@ -7,8 +7,9 @@
 # shipped; the container runs as the non-root user with a read-only root; `run` on a named volume
 # with a command job and an HTTP job to the node itself, drained by SIGTERM (`podman stop`): exit
 # 0, the drain logged, and the history on the volume shows every tick run once; an HTTPS job
-# verifies its server against the image's CA bundle. The image, the containers and the volumes
-# it makes carry the test's PID and are removed however it ends.
+# verifies its server against the image's CA bundle; a node on a PostgreSQL store. The image,
+# the containers, the volumes and the servers it makes carry the test's PID and are removed
+# however it ends.
 # Exits 77 (skip) only when this machine cannot run podman at all.
 set -euo pipefail
 binary=${1:?usage: $0 /path/to/solocron}
@@ -25,6 +26,7 @@ work=$(mktemp -d "/tmp/$name.XXXXXX")
 containers=()
 volumes=()
 pids=()
+pg_dir=""
 
 cleanup() {
   local c v p
@@ -32,6 +34,7 @@ cleanup() {
   for c in "${containers[@]}"; do podman rm -f -v "$c" >/dev/null 2>&1 || true; done
   for v in "${volumes[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1 || true; done
   podman rmi -f "$image" >/dev/null 2>&1 || true
+  [[ -z $pg_dir ]] || "$root/scripts/pg-server.sh" stop "$pg_dir" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -133,9 +136,10 @@ podman volume create "$name-state" >/dev/null
 containers+=("$node")
 podman run -d --name "$node" "${PODMAN_RUN_FLAGS[@]}" --network none --read-only \
   -v "$name-state:/var/lib/solocron" -v "$work/jobs.yaml:/etc/solocron/jobs.yaml:ro" "$image" >/dev/null
-finished() { (($(podman logs "$node" 2>&1 | grep -c "finished $1@") >= $2)); }
-wait_until 90 finished tick 8 || fail "tick did not finish 8 runs; log:"$'\n'"$(podman logs "$node" 2>&1 | tail -20)"
-wait_until 30 finished probe 8 || fail "probe did not finish 8 runs; log:"$'\n'"$(podman logs "$node" 2>&1 | tail -20)"
+# Whether container $1 logged at least $3 finished runs of job $2.
+finished() { (($(podman logs "$1" 2>&1 | grep -c " finished $2@") >= $3)); }
+wait_until 90 finished "$node" tick 8 || fail "tick did not finish 8 runs; log:"$'\n'"$(podman logs "$node" 2>&1 | tail -20)"
+wait_until 30 finished "$node" probe 8 || fail "probe did not finish 8 runs; log:"$'\n'"$(podman logs "$node" 2>&1 | tail -20)"
 stop_drained "$node"
 ok "run on a volume: tick and probe ran, SIGTERM drained, exit 0"
 
@@ -143,7 +147,7 @@ podman logs "$node" >"$work/node.log" 2>&1
 containers+=("$name-history")
 podman run --rm --name "$name-history" "${PODMAN_RUN_FLAGS[@]}" --network none --read-only \
   -v "$name-state:/var/lib/solocron" "$image" history --json --limit 1000 >"$work/history.json"
-python3 "$root/tests/deploy/check_history.py" "$work/history.json" "$work/node.log" "solocron $version"
+python3 "$root/tests/deploy/check_history.py" "$work/history.json" "$work/node.log" "solocron $version" tick probe
 ok "history on the volume: every tick once"
 
 # HTTPS actions verify servers against /etc/ssl/certs/ca-certificates.crt, OpenSSL's default in
@@ -183,4 +187,30 @@ tls_run() {
 tls_run "$work/ca.crt" 'state=succeeded exit=200' trusted
 tls_run - 'state=failed.*SSLServerVerification' refused
 ok "HTTPS actions verify servers against the image's /etc/ssl/certs/ca-certificates.crt"
+
+# A PostgreSQL store (a throwaway server on the host, named "localhost": the image's libpq, and
+# its name lookup through /etc/hosts): a node runs tick, drains, and the history shows each once.
+# (Its own directory: the server runs as the postgres user, who cannot enter $work.)
+pg_env=$("$root/scripts/pg-server.sh" start --owner $$ --env)
+pg_dir=$(sed -n 's/^SOLOCRON_PG_DIR=//p' <<<"$pg_env")
+pg_url=$(sed -n 's/^SOLOCRON_PG_URL=//p' <<<"$pg_env")
+pg_url=${pg_url/@127.0.0.1:/@localhost:}
+cat >"$work/pg.yaml" <<'EOF'
+jobs:
+  - name: tick
+    schedule: "* * * * * *"
+    command: ["/usr/bin/solocron", "--version"]
+EOF
+chmod 644 "$work/pg.yaml"
+pg_node=$name-pg
+containers+=("$pg_node")
+podman run -d --name "$pg_node" "${PODMAN_RUN_FLAGS[@]}" --network host --read-only -e "SOLOCRON_STORE=$pg_url" \
+  -v "$work/pg.yaml:/etc/solocron/jobs.yaml:ro" "$image" >/dev/null
+wait_until 60 finished "$pg_node" tick 4 || fail "tick did not finish 4 runs on PostgreSQL; log:"$'\n'"$(podman logs "$pg_node" 2>&1 | tail -20)"
+stop_drained "$pg_node"
+podman logs "$pg_node" >"$work/pg-node.log" 2>&1
+podman run --rm "${PODMAN_RUN_FLAGS[@]}" --network host --read-only -e "SOLOCRON_STORE=$pg_url" "$image" \
+  history --json --limit 1000 >"$work/pg-history.json"
+python3 "$root/tests/deploy/check_history.py" "$work/pg-history.json" "$work/pg-node.log" "solocron $version" tick
+ok "a PostgreSQL store at localhost: every tick once, drained on SIGTERM"
 echo "PASS: the container image"
