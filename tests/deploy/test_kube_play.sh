@@ -12,9 +12,12 @@ bin=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-skip() { echo "SKIP: $*"; exit 77; }
-for tool in podman kubectl runc catatonit python3; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (Debian: podman runc catatonit; kubectl: see docs/kubernetes.md)"
+# shellcheck source=tests/deploy/podman_lib.sh
+source "$here/podman_lib.sh"
+require_podman
+# podman builds its pod infra image from catatonit; kubectl renders the manifests.
+for tool in catatonit kubectl python3; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (Debian: catatonit python3-yaml; kubectl: see docs/kubernetes.md)"; exit 77; }
 done
 
 tmp=$(mktemp -d /tmp/solocron-kube-play.XXXXXX)
@@ -24,8 +27,8 @@ tag=localhost/$name:$version
 pause_image=localhost/podman-pause:$(podman version --format '{{.Client.Version}}')-0
 pause_existed=$(podman image exists "$pause_image" && echo yes || echo no)
 
-# runc, not crun, and limits these machines allow (crun cannot raise them here); podman kube
-# play takes no --runtime or --ulimit, so they come from a containers.conf of the test's own.
+# PODMAN_RUN_FLAGS' runc and limits (podman_lib.sh): podman kube play takes no --runtime or
+# --ulimit, so they come from a containers.conf of the test's own.
 cat >"$tmp/containers.conf" <<'EOF'
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
@@ -47,8 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-out=$(podman info --format '{{.Host.OCIRuntime.Name}}' 2>&1) || skip "podman cannot run here: $out"
-[[ $out == runc ]] || skip "podman does not take runc from CONTAINERS_CONF: it says $out"
+[[ $(podman info --format '{{.Host.OCIRuntime.Name}}') == runc ]] ||
+  { echo "FAIL: podman does not take runc from CONTAINERS_CONF"; exit 1; }
 
 echo "== image"
 "$repo/scripts/image.sh" --binary "$bin" --tag "$tag" | tail -1 | grep -qx "$tag"
