@@ -10,11 +10,13 @@ build_pkgs=(cmake make g++ pkg-config tzdata
 # Tests start their own PostgreSQL, run a node under libfaketime, fuzz with clang, check the
 # API against its OpenAPI document and drive the dashboard in Chromium (playwright-core from npm);
 # the deploy tests build and run the container image (buildah, podman with runc, tini as its
-# init) and build, lint, install and purge the Debian package (lintian, dpkg-shlibdeps,
-# systemd-analyze).
+# init; podman builds its pod infra image with catatonit; the manifests are read with
+# python3-yaml) and build, lint, install and purge the Debian package (lintian,
+# dpkg-shlibdeps, systemd-analyze).
 test_pkgs=(postgresql-15 postgresql-client-15 faketime libfaketime clang libclang-rt-14-dev openssl
   procps iproute2 sqlite3 python3 python3-jsonschema prometheus chromium nodejs npm curl
-  buildah podman runc tini containernetworking-plugins
+  buildah podman runc tini catatonit containernetworking-plugins python3-yaml binutils
+  ca-certificates
   lintian dpkg-dev adduser systemd)
 # Peers the schedule benchmark compares against, all from Debian.
 bench_pkgs=(golang-go golang-github-robfig-cron-dev python3-croniter nodejs npm)
