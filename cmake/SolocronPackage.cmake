@@ -7,7 +7,6 @@
 # EXCLUDE_FROM_ALL: a plain `cmake --install` (a prefix of the user's choice, the consumer test)
 # never writes to /etc or /lib/systemd; only CPack, which installs component by component,
 # picks them up. Its files are made by the target solocron_package_files (help2man, gzip).
-include(GNUInstallDirs)
 
 set(SOLOCRON_PACKAGE_MAINTAINER "solocron maintainers <maintainers@solocron.invalid>" CACHE STRING
     "The Maintainer field of the Debian package and its changelog")
