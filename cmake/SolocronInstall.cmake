@@ -70,6 +70,13 @@ foreach(target ${solocron_components})
     string(PREPEND SOLOCRON_PC_LIBS "-l${target} ")
   endif()
 endforeach()
+# Instrumented static libraries need the sanitizer runtime at the consumer's link, as above.
+if(SOLOCRON_SANITIZE)
+  string(APPEND SOLOCRON_PC_LIBS " -fsanitize=address,undefined")
+endif()
+if(SOLOCRON_TSAN)
+  string(APPEND SOLOCRON_PC_LIBS " -fsanitize=thread")
+endif()
 string(STRIP "${SOLOCRON_PC_LIBS}" SOLOCRON_PC_LIBS)
 # What the components link, by the names of the Debian packages' own .pc files.
 set(SOLOCRON_PC_REQUIRES "absl_time absl_civil_time sqlite3 libpq cpp-httplib nlohmann_json yaml-cpp")

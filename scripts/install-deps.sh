@@ -12,12 +12,12 @@ build_pkgs=(cmake make g++ pkg-config tzdata
 # the deploy tests build and run the container image (buildah, podman with runc, tini as its
 # init; podman builds its pod infra image with catatonit; the manifests are read with
 # python3-yaml) and build, lint, install and purge the Debian package (lintian,
-# dpkg-shlibdeps, systemd-analyze).
+# dpkg-shlibdeps, systemd-analyze; help2man writes its man page, man-db reads it back).
 test_pkgs=(postgresql-15 postgresql-client-15 faketime libfaketime clang libclang-rt-14-dev openssl
   procps iproute2 sqlite3 python3 python3-jsonschema prometheus chromium nodejs npm curl
   buildah podman runc tini catatonit containernetworking-plugins python3-yaml binutils
   ca-certificates
-  lintian dpkg-dev adduser systemd)
+  lintian dpkg-dev adduser systemd help2man man-db)
 # Peers the schedule benchmark compares against, all from Debian.
 bench_pkgs=(golang-go golang-github-robfig-cron-dev python3-croniter nodejs npm)
 
