@@ -237,6 +237,13 @@ struct NodeLease {
   StoreTime renewed_at{};  // the store's clock when the renewal was applied
   StoreTime expires_at{};
   bool live = false;  // expires_at > store now
+  std::string version;  // what the node said it runs when it registered ("" from older nodes)
+};
+
+// What a node says of itself when it registers, shown beside its lease (`solocron nodes`,
+// the API): so a rollout's progress can be read from the store.
+struct NodeInfo {
+  std::string version;  // solocron's version, as `--version` prints it
 };
 
 struct RegisterResult {
@@ -287,8 +294,13 @@ class Store {
   virtual std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) = 0;
 
   // --- node leases (section 5 of the cluster contract) ---
-  // Acquires the lease for `node_id` if absent or expired; otherwise reports the live holder.
-  virtual RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) = 0;
+  // Acquires the lease for `node_id` if absent or expired, recording `info` with it; otherwise
+  // reports the live holder (and its info).
+  virtual RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl,
+                                       const NodeInfo& info) = 0;
+  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) {
+    return register_node(node_id, ttl, NodeInfo{});
+  }
   // Extends the lease if it is still ours (same token, not expired). Returns the renewed lease,
   // or nullopt when it was lost (expired and taken over, or released).
   virtual std::optional<NodeLease> renew_node(std::string_view node_id, std::int64_t token,

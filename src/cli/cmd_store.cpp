@@ -59,10 +59,12 @@ void print_nodes(Store& store, bool json) {
     std::cout << dump_json(out) << "\n";
     return;
   }
-  std::vector<std::vector<std::string>> rows = {{"NODE", "STATE", "LEASE_AGE", "EXPIRES_AT"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"NODE", "STATE", "LEASE_AGE", "EXPIRES_AT", "VERSION"}};
   for (const auto& n : nodes) {
     rows.push_back({n.node_id, n.live ? "live" : "expired",
-                    detail::format_duration(now - n.renewed_at), format_store_time(n.expires_at)});
+                    detail::format_duration(now - n.renewed_at), format_store_time(n.expires_at),
+                    n.version.empty() ? "-" : n.version});
   }
   std::cout << render_table(rows);
 }

@@ -64,6 +64,7 @@ nlohmann::json to_json(const NodeLease& lease, StoreTime store_now) {
       {"renewed_at", format_store_time(lease.renewed_at)},
       {"expires_at", format_store_time(lease.expires_at)},
       {"lease_age_ms", age_ms},
+      {"version", lease.version},
   };
 }
 

@@ -1,12 +1,10 @@
-// The version of this build: CMake's PROJECT_VERSION, given to the binary as SOLOCRON_VERSION.
+// The version of this build, from the library (solocron/version.hpp: CMake's PROJECT_VERSION).
 #pragma once
 
-#ifndef SOLOCRON_VERSION
-#define SOLOCRON_VERSION "unknown"
-#endif
+#include "solocron/version.hpp"
 
 namespace solocron::cli {
 
-inline constexpr const char* kVersion = SOLOCRON_VERSION;
+inline const char* const kVersion = solocron::version();
 
 }  // namespace solocron::cli

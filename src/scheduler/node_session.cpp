@@ -1,6 +1,7 @@
 #include "scheduler/node_session.hpp"
 
 #include "cron/duration.hpp"
+#include "solocron/version.hpp"
 
 namespace solocron::detail {
 
@@ -115,7 +116,7 @@ void NodeSession::try_register() {
       std::lock_guard g(mu_);
       identity_ = std::move(id);
     }
-    r = store_.register_node(node_id_, settings_.node_ttl);
+    r = store_.register_node(node_id_, settings_.node_ttl, NodeInfo{solocron::version()});
   } catch (const std::exception& ex) {
     {
       std::lock_guard g(mu_);

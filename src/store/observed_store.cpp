@@ -35,8 +35,9 @@ std::unique_ptr<Store> ObservedStore::another_connection(std::chrono::millisecon
   return std::make_unique<ObservedStore>(inner_->another_connection(d), observer_);
 }
 
-RegisterResult ObservedStore::register_node(std::string_view id, std::chrono::milliseconds ttl) {
-  return observed("register_node", [&] { return inner_->register_node(id, ttl); });
+RegisterResult ObservedStore::register_node(std::string_view id, std::chrono::milliseconds ttl,
+                                            const NodeInfo& info) {
+  return observed("register_node", [&] { return inner_->register_node(id, ttl, info); });
 }
 // A renewal that finds the lease gone is a call that worked and a lease that did not.
 std::optional<NodeLease> ObservedStore::renew_node(std::string_view id, std::int64_t token,

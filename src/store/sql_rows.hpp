@@ -34,7 +34,7 @@ namespace solocron::detail {
   "ORDER BY b.id LIMIT 1) ELSE (SELECT q." col " FROM solocron_requests q WHERE q.id = request) " \
   "END, '')"
 #define SOLOCRON_LEASE_COLUMNS(MS) \
-  "node_id, token, " MS("registered_at") ", " MS("renewed_at") ", " MS("expires_at")
+  "node_id, token, " MS("registered_at") ", " MS("renewed_at") ", " MS("expires_at") ", version"
 // For a schema whose times are stored as those integers already (SQLite).
 #define SOLOCRON_SQL_AS_IS(col) col
 
@@ -98,6 +98,7 @@ NodeLease read_lease(const Row& row, std::int64_t now_ms, int c = 0) {
   l.renewed_at = store_time_ms(row.integer(c + 3));
   l.expires_at = store_time_ms(row.integer(c + 4));
   l.live = row.integer(c + 4) > now_ms;
+  l.version = std::string(row.text(c + 5));
   return l;
 }
 

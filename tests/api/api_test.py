@@ -213,6 +213,11 @@ def test_reads(a):
     status, nodes = call(a, "GET", "/api/v1/nodes", "/api/v1/nodes")
     check(status == 200 and {n["node"] for n in nodes["nodes"]} >= {"api-a", "api-b", "api-c", "api-d"}
           and nodes["answered_by"]["node"] == "api-a", "nodes: %s" % nodes)
+    # Every node's version comes from its own lease, not from the node answering.
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    check(status == 200 and nodes["answered_by"]["version"] == version
+          and all(n["version"] == version for n in nodes["nodes"] if n["node"].startswith("api-")),
+          "each node's version (%s): %s" % (version, nodes))
     check(call(a, "GET", "/api/v1/nosuch", "/api/v1/nosuch")[0] == 404, "unknown path: JSON 404")
     calls.pop()  # not an operation of the document
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/daemon_process.hpp"
+#include "solocron/version.hpp"
 
 namespace solocron::testing {
 namespace {
@@ -84,6 +85,12 @@ TEST_F(DaemonTest, StatusHistoryAndNodesDescribeTheCluster) {
   ASSERT_EQ(status["nodes"].size(), 1u);
   EXPECT_EQ(status["nodes"][0]["node"], "n1");
   EXPECT_TRUE(status["nodes"][0]["live"].get<bool>());
+  EXPECT_EQ(status["nodes"][0]["version"], solocron::version()) << "recorded with the lease";
+  auto [nodes_rc, nodes_text] = run({"nodes", "--store", store()}, dir.path());
+  EXPECT_EQ(nodes_rc, 0);
+  EXPECT_TRUE(std::regex_search(nodes_text, std::regex("VERSION *\n"))) << nodes_text;
+  EXPECT_TRUE(std::regex_search(nodes_text, std::regex("\nn1 +live .* " + std::string(solocron::version()) + " *\n")))
+      << nodes_text;
   ASSERT_EQ(status["jobs"].size(), 2u);
   EXPECT_EQ(status["jobs"][0]["job"], "tick");
   EXPECT_EQ(status["jobs"][0]["last"]["node"], "n1");

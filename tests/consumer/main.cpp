@@ -2,11 +2,13 @@
 // in-memory store derive the same next fire time, both from a fixed instant. Prints
 //   next <rfc3339>
 //   scheduler next <rfc3339>
+//   version <solocron::version()>
 // which tests/consumer/run_consumer_test.cmake compares with the expected instants.
 #include <solocron/cron.hpp>
 #include <solocron/fake_clock.hpp>
 #include <solocron/scheduler.hpp>
 #include <solocron/store.hpp>
+#include <solocron/version.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -46,5 +48,6 @@ int main() {
   }
   std::cout << "scheduler next " << solocron::format_rfc3339(*info->next_fire, "Europe/Berlin")
             << "\n";
+  std::cout << "version " << solocron::version() << "\n";
   return 0;
 }

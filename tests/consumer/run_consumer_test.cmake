@@ -27,7 +27,7 @@ function(run step)
   set(step_output "${out}" PARENT_SCOPE)
 endfunction()
 
-set(expected "next 2026-03-09T09:30:00+01:00\nscheduler next 2026-03-09T09:30:00+01:00\n")
+set(expected "next 2026-03-09T09:30:00+01:00\nscheduler next 2026-03-09T09:30:00+01:00\nversion ${VERSION}\n")
 string(REGEX MATCH "^[0-9]+\\.[0-9]+" major_minor "${VERSION}")
 string(REGEX REPLACE "^([0-9]+)\\.([0-9]+).*" "\\1" major "${VERSION}")
 string(REGEX REPLACE "^([0-9]+)\\.([0-9]+).*" "\\2" minor "${VERSION}")

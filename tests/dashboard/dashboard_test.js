@@ -8,7 +8,7 @@
 // usage: node dashboard_test.js /path/to/solocron OUTDIR
 'use strict';
 const { chromium } = require('playwright-core');
-const { spawn } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -133,6 +133,9 @@ async function testJobsAndTrigger(browser, url) {
   await page.waitForSelector('#nodes tbody tr');
   const nodesText = await page.textContent('#nodes');
   check(nodesText.includes('dash-1') && nodesText.includes('live'), 'the nodes view: ' + nodesText);
+  const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().split(' ').pop();
+  const versionCell = await page.textContent('#nodes tbody tr td[data-label="Version"]');
+  check(versionCell === version, 'the node\'s version from its lease: ' + versionCell + ', not ' + version);
   check(dialogs.length === 0, 'no script of the output ran: ' + dialogs);
   check(errors.length === 0, 'no error in the page: ' + errors);
   await page.close();

@@ -218,9 +218,11 @@ class CuttableStore final : public Store {
     auto other = std::make_unique<CuttableStore>(inner_, s_, inner_.another_connection(d));
     return other;
   }
-  RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl) override {
+  using Store::register_node;
+  RegisterResult register_node(std::string_view id, std::chrono::milliseconds ttl,
+                               const NodeInfo& info) override {
     check();
-    return inner_.register_node(id, ttl);
+    return inner_.register_node(id, ttl, info);
   }
   std::optional<NodeLease> renew_node(std::string_view id, std::int64_t token,
                                       std::chrono::milliseconds ttl) override {

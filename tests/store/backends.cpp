@@ -69,6 +69,9 @@ void SqliteBackend::create_version_4_with_runs(const std::string& job,
           // The first request of a fresh store: id 1.
           "INSERT INTO solocron_requests (job, at, requested_at, requested_by, note) VALUES "
           "('" + job + "', " + later + ", " + later + "000, 'alice', 'v4 note');"
+          // A node's lease from before schema 6 (long expired): it has no version.
+          "INSERT INTO solocron_nodes (node_id, token, registered_at, renewed_at, expires_at) "
+          "VALUES ('a', 3, " + s + "000, " + s + "000, " + later + "000);"
           "UPDATE solocron_counters SET value = 8 WHERE name = 'fence'");
 }
 
@@ -215,6 +218,9 @@ void PostgresBackend::create_version_4_with_runs(const std::string& job,
               // The first request of a fresh store: id 1.
               "INSERT INTO solocron_requests (job, at, requested_at, requested_by, note) "
               "VALUES ('" + job + "', " + later + ", " + later + ", 'alice', 'v4 note');"
+              // A node's lease from before schema 6 (long expired): it has no version.
+              "INSERT INTO solocron_nodes (node_id, token, registered_at, renewed_at, "
+              "expires_at) VALUES ('a', 3, " + t + ", " + t + ", " + later + ");"
               "ALTER SEQUENCE solocron_fence RESTART WITH 9");
 }
 

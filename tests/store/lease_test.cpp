@@ -44,6 +44,31 @@ TYPED_TEST(LeaseTest, RegisterRenewRelease) {
   EXPECT_NE(again.lease.token, reg.lease.token);
 }
 
+TYPED_TEST(LeaseTest, ANodeSaysItsVersionWithItsLease) {
+  auto first = this->store().register_node("a", 400ms, NodeInfo{"1.2.3"});
+  ASSERT_TRUE(first.acquired);
+  EXPECT_EQ(first.lease.version, "1.2.3");
+  auto plain = this->store().register_node("b", 400ms);
+  EXPECT_EQ(plain.lease.version, "") << "a node that says nothing";
+  auto refused = this->store().register_node("a", 400ms, NodeInfo{"2.0.0"});
+  EXPECT_FALSE(refused.acquired);
+  EXPECT_EQ(refused.lease.version, "1.2.3") << "the live holder's, not the asker's";
+  auto renewed = this->store().renew_node("a", first.lease.token, 400ms);
+  ASSERT_TRUE(renewed);
+  EXPECT_EQ(renewed->version, "1.2.3");
+
+  // The node restarts with a new version (a rollout): its new lease says so.
+  this->backend_.advance(700ms);
+  auto upgraded = this->store().register_node("a", 400ms, NodeInfo{"2.0.0"});
+  ASSERT_TRUE(upgraded.acquired);
+  EXPECT_TRUE(upgraded.took_over_expired);
+  EXPECT_EQ(upgraded.lease.version, "2.0.0");
+  const auto listed = this->store().nodes();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].version, "2.0.0");
+  EXPECT_EQ(listed[1].version, "");
+}
+
 TYPED_TEST(LeaseTest, LiveHolderIsRefusedExpiredLeaseIsTakenOver) {
   auto first = this->store().register_node("a", 400ms);
   ASSERT_TRUE(first.acquired);

@@ -125,7 +125,17 @@ TYPED_TEST(MigrateTest, AVersion4StoreUpgradesAndItsFailedRunsCanBeRetried) {
     const auto candidates = s->retry_candidates(jobs, StoreTime{});
     ASSERT_EQ(candidates.size(), 1u);
     EXPECT_EQ(candidates[0].key, failed.key);
-    auto lease = s->register_node("b", 60s).lease;
+    // Schema 6: the old lease is kept, with no version; a new one records its node's.
+    auto lease = s->register_node("b", 60s, NodeInfo{"9.8.7"}).lease;
+    EXPECT_EQ(lease.version, "9.8.7");
+    const auto listed = s->nodes();
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].node_id, "a");
+    EXPECT_EQ(listed[0].token, 3);
+    EXPECT_FALSE(listed[0].live);
+    EXPECT_EQ(listed[0].version, "");
+    EXPECT_EQ(listed[1].node_id, "b");
+    EXPECT_EQ(listed[1].version, "9.8.7");
     const ReclaimRequest r{failed.key, 7, "b", lease.token, 2};
     const auto next = s->retry(std::span(&r, 1)).at(0);
     ASSERT_TRUE(next);

@@ -288,7 +288,7 @@ async function renderNodes() {
     el('td', { 'data-label': 'Lease' }, x.live ? 'live' : 'expired'),
     el('td', { 'data-label': 'Lease age' }, ms(x.lease_age_ms)),
     el('td', { 'data-label': 'Active runs' }, String(x.active_runs)),
-    el('td', { 'data-label': 'Version' }, x.node === n.answered_by.node ? n.answered_by.version : '-'));
+    el('td', { 'data-label': 'Version' }, x.version || '-'));
   show(
     el('p', { class: 'muted' }, 'Store: ' + n.store + '. Answered by ' + n.answered_by.node + ', solocron ' + n.answered_by.version + '.'),
     el('table', { class: 'list', id: 'nodes' },

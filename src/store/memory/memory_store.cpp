@@ -30,7 +30,8 @@ std::unique_ptr<Store> MemoryStore::another_connection(milliseconds) {
 
 // --- node leases ---
 
-RegisterResult MemoryStore::register_node(std::string_view node_id, milliseconds ttl) {
+RegisterResult MemoryStore::register_node(std::string_view node_id, milliseconds ttl,
+                                          const NodeInfo& info) {
   std::lock_guard lock(state_->mutex);
   const StoreTime now = state_->now();
   RegisterResult result;
@@ -41,7 +42,8 @@ RegisterResult MemoryStore::register_node(std::string_view node_id, milliseconds
     return result;
   }
   result.took_over_expired = it != state_->leases.end();
-  NodeLease lease{std::string(node_id), state_->next_lease_token++, now, now, now + ttl, true};
+  NodeLease lease{std::string(node_id), state_->next_lease_token++, now, now, now + ttl, true,
+                  info.version};
   state_->leases.insert_or_assign(std::string(node_id), lease);
   result.acquired = true;
   result.lease = lease;

@@ -30,7 +30,9 @@ class MemoryStore final : public Store {
   std::string identity() override;
   std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) override;
 
-  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) override;
+  using Store::register_node;
+  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl,
+                               const NodeInfo& info) override;
   std::optional<NodeLease> renew_node(std::string_view node_id, std::int64_t token,
                                       std::chrono::milliseconds ttl) override;
   void release_node(std::string_view node_id, std::int64_t token) override;

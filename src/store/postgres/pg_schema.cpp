@@ -158,6 +158,10 @@ CREATE INDEX solocron_backfill_by_time ON solocron_backfill (requested_at);
 -- A backfilled run's asker: the first backfill of its instant.
 CREATE INDEX solocron_backfill_by_key ON solocron_backfill (job, at, id);
 )sql",
+    // 6: what each node says it runs (its version), recorded with its lease.
+    R"sql(
+ALTER TABLE solocron_nodes ADD COLUMN version text NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace

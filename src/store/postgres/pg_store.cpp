@@ -66,7 +66,8 @@ std::unique_ptr<Store> PostgresStore::another_connection(milliseconds call_deadl
 
 // --- node leases ---
 
-RegisterResult PostgresStore::register_node(std::string_view node_id, milliseconds ttl) {
+RegisterResult PostgresStore::register_node(std::string_view node_id, milliseconds ttl,
+                                            const NodeInfo& info) {
   std::lock_guard lock(mutex_);
   // One statement: take the id if free or expired (xmax <> 0 tells an update of an expired
   // row from a fresh insert); otherwise the second branch reports the live holder. A
@@ -80,29 +81,29 @@ RegisterResult PostgresStore::register_node(std::string_view node_id, millisecon
             "solocron_register",
             "WITH up AS ("
             " INSERT INTO solocron_nodes AS n (node_id, token, registered_at, renewed_at,"
-            "  expires_at)"
+            "  expires_at, version)"
             " VALUES ($1, nextval('solocron_lease_token'), now(), now(),"
-            "         now() + $2::bigint * interval '1 millisecond')"
+            "         now() + $2::bigint * interval '1 millisecond', $3)"
             " ON CONFLICT (node_id) DO UPDATE SET token = EXCLUDED.token,"
             "   registered_at = EXCLUDED.registered_at, renewed_at = EXCLUDED.renewed_at,"
-            "   expires_at = EXCLUDED.expires_at"
+            "   expires_at = EXCLUDED.expires_at, version = EXCLUDED.version"
             " WHERE n.expires_at <= now()"
             " RETURNING n.*, n.xmax <> 0 AS took_over)"
             " SELECT true, " LEASE_COLUMNS ", took_over, solocron_ms(now()) FROM up"
             " UNION ALL"
             " SELECT false, " LEASE_COLUMNS ", false, solocron_ms(now()) FROM solocron_nodes"
             " WHERE node_id = $1 AND NOT EXISTS (SELECT 1 FROM up)",
-            PgParams().add(std::string(node_id)).add(ttl.count())));
+            PgParams().add(std::string(node_id)).add(ttl.count()).add(info.version)));
   }
   const PgResult& r = *res;
   if (r.rows() != 1) {
     throw StoreError(StoreError::Kind::internal, "postgres: register_node returned no row");
   }
-  // Columns: acquired, 5 lease columns, took_over, now
+  // Columns: acquired, 6 lease columns, took_over, now
   RegisterResult result;
   result.acquired = r.boolean(0, 0);
-  result.lease = read_lease(r.row(0), r.integer(0, 7), 1);
-  result.took_over_expired = r.boolean(0, 6);
+  result.lease = read_lease(r.row(0), r.integer(0, 8), 1);
+  result.took_over_expired = r.boolean(0, 7);
   return result;
 }
 
@@ -116,7 +117,7 @@ std::optional<NodeLease> PostgresStore::renew_node(std::string_view node_id, std
                                " RETURNING " LEASE_COLUMNS ", solocron_ms(now())",
                                PgParams().add(std::string(node_id)).add(token).add(ttl.count()));
   if (r.rows() == 0) return std::nullopt;
-  return read_lease(r.row(0), r.integer(0, 5));
+  return read_lease(r.row(0), r.integer(0, 6));
 }
 
 void PostgresStore::release_node(std::string_view node_id, std::int64_t token) {
@@ -184,7 +185,7 @@ std::vector<NodeLease> PostgresStore::nodes() {
                       ", solocron_ms(now()) FROM solocron_nodes"
                       " ORDER BY node_id");
   std::vector<NodeLease> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read_lease(r.row(i), r.integer(i, 5)));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read_lease(r.row(i), r.integer(i, 6)));
   return out;
 }
 

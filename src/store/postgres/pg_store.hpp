@@ -43,7 +43,7 @@ struct PgKeyArrays {
 
 class PostgresStore final : public Store {
  public:
-  static constexpr std::int64_t kSchemaVersion = 5;
+  static constexpr std::int64_t kSchemaVersion = 6;
 
   // Throws StoreError(invalid) if libpq cannot parse `url`. Connects on first use.
   explicit PostgresStore(std::string url, PgTimeouts timeouts = {}, bool read_only = false);
@@ -56,7 +56,9 @@ class PostgresStore final : public Store {
   std::string identity() override;
   std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) override;
 
-  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) override;
+  using Store::register_node;
+  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl,
+                               const NodeInfo& info) override;
   std::optional<NodeLease> renew_node(std::string_view node_id, std::int64_t token,
                                       std::chrono::milliseconds ttl) override;
   void release_node(std::string_view node_id, std::int64_t token) override;

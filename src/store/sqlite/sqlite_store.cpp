@@ -92,7 +92,8 @@ std::int64_t SqliteStore::next_counter(const char* name) {
 
 // --- node leases ---
 
-RegisterResult SqliteStore::register_node(std::string_view node_id, milliseconds ttl) {
+RegisterResult SqliteStore::register_node(std::string_view node_id, milliseconds ttl,
+                                          const NodeInfo& info) {
   std::lock_guard lock(mutex_);
   SqliteTransaction tx(db());
   // Read inside the write transaction: no other writer can come between read and write.
@@ -111,15 +112,17 @@ RegisterResult SqliteStore::register_node(std::string_view node_id, milliseconds
     }
   }
   NodeLease lease{std::string(node_id), next_counter("lease_token"),      store_time_ms(now),
-                  store_time_ms(now),   store_time_ms(now + ttl.count()), true};
+                  store_time_ms(now),   store_time_ms(now + ttl.count()), true,
+                  info.version};
   db().statement(
-          "INSERT INTO solocron_nodes (node_id, token, registered_at, renewed_at, expires_at) "
-          "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (node_id) DO UPDATE SET token = ?2, "
-          "registered_at = ?3, renewed_at = ?3, expires_at = ?4")
+          "INSERT INTO solocron_nodes (node_id, token, registered_at, renewed_at, expires_at, "
+          "version) VALUES (?1, ?2, ?3, ?3, ?4, ?5) ON CONFLICT (node_id) DO UPDATE SET "
+          "token = ?2, registered_at = ?3, renewed_at = ?3, expires_at = ?4, version = ?5")
       .bind(1, node_id)
       .bind(2, lease.token)
       .bind(3, now)
       .bind(4, now + ttl.count())
+      .bind(5, std::string_view(info.version))
       .run();
   tx.commit();
   result.acquired = true;

@@ -24,7 +24,7 @@ struct SqliteOptions {
 class SqliteStore final : public Store {
  public:
   using NowSource = std::function<StoreTime()>;
-  static constexpr std::int64_t kSchemaVersion = 5;
+  static constexpr std::int64_t kSchemaVersion = 6;
 
   // `path` is a file name as SQLite takes it. The file is opened on first use.
   explicit SqliteStore(std::string path, NowSource now_source = {}, SqliteOptions options = {});
@@ -37,7 +37,9 @@ class SqliteStore final : public Store {
   std::string identity() override;
   std::unique_ptr<Store> another_connection(std::chrono::milliseconds call_deadline) override;
 
-  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl) override;
+  using Store::register_node;
+  RegisterResult register_node(std::string_view node_id, std::chrono::milliseconds ttl,
+                               const NodeInfo& info) override;
   std::optional<NodeLease> renew_node(std::string_view node_id, std::int64_t token,
                                       std::chrono::milliseconds ttl) override;
   void release_node(std::string_view node_id, std::int64_t token) override;
