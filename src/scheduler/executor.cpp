@@ -51,7 +51,11 @@ Executor::Executor(const NodeSettings& settings, RunRegistry& registry, StateWri
       clock_(clock),
       cluster_clock_(cluster_clock),
       events_(events),
-      ended_(std::move(ended)) {}
+      ended_(std::move(ended)),
+      // Forked here, before the node's jobs are added: the guardian then shares (copy-on-write)
+      // only the pages of a near-empty node, and the node's later writes to its job table and
+      // runs cause no copy-on-write faults.
+      runner_(std::make_unique<detail::ProcessRunner>()) {}
 
 Executor::~Executor() {
   registry_.stop_workers();
@@ -59,7 +63,10 @@ Executor::~Executor() {
 }
 
 void Executor::start() {
-  runner();
+  if (!runner().guarded()) {  // said at start, once the node's observers listen
+    events_.emit(RunEventKind::unguarded,
+                 "could not start the guardian process: jobs will not be killed if this node dies");
+  }
   std::lock_guard g(mu_);
   spawn(std::min(settings_.max_concurrent_runs, kInitialWorkers));
 }
@@ -212,18 +219,10 @@ void Executor::execute_http(const RunPtr& run) {
   finish(run, state, status, std::nullopt, std::move(o.body_tail), std::move(message));
 }
 
-// Made at start, while the node is small: the runner forks its guardian process then (a copy
-// of the node's memory until it changes), which kills every run's process group if the node
-// dies.
+// The runner's guardian process kills every run's process group if the node dies.
 detail::ProcessRunner& Executor::runner() {
   std::lock_guard g(mu_);
-  if (!runner_) {
-    runner_ = std::make_unique<detail::ProcessRunner>();
-    if (!runner_->guarded()) {
-      events_.emit(RunEventKind::unguarded,
-                   "could not start the guardian process: jobs will not be killed if this node dies");
-    }
-  }
+  if (!runner_) runner_ = std::make_unique<detail::ProcessRunner>();  // after kill_processes
   return *runner_;
 }
 
