@@ -26,6 +26,7 @@ run_fault_scenario() {
   started_before=$(grep -c "^start .* b$" "$WORK/slow" || true)
   wait_until 60 bash -c "[[ \$(grep -c '^start .* b\$' '$WORK/slow') -gt $started_before ]]" ||
     fail "b never ran the slow job"
+  STOP_AT=$(date +%s.%N)
   kill_node b STOP
   sleep 6  # node_ttl is 3s: b's lease expires, its slow run is lost
   RESUME_AT=$(date +%s.%N)
@@ -38,7 +39,18 @@ run_fault_scenario() {
   for n in a b c; do stop_node $n; done
   history_json >"$WORK/history.json"
 
-  check ticks "$WORK/history.json" "$WORK/ticks" tick --max-lost 2
+  # Until a has its lease back, b may be the only node holding one: a tick it had not claimed
+  # yet when it was stopped (a node defers the ticks another live lease is preferred for) has
+  # no node to claim it, and is recorded missed (recorded, as the contract asks, not dropped).
+  # That span, if there is one, counts as an outage; outside it a miss still fails the test.
+  local a_back outage=()
+  a_back=$(python3 -c 'import json, sys, datetime
+for line in open(sys.argv[1]):
+    if "restart after crash" in line:
+        print(datetime.datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp()); break' "$WORK/a.log")
+  [[ -n $a_back ]] && python3 -c "import sys; sys.exit(0 if $a_back > $STOP_AT else 1)" &&
+    outage=(--outage "$STOP_AT" "$a_back")
+  check ticks "$WORK/history.json" "$WORK/ticks" tick --max-lost 2 "${outage[@]}"
   check resumed "$WORK/b.log" "$RESUME_AT"
   check stale "$WORK/history.json" "$WORK/b.log" "$WORK/slow" b slow
   grep -q 'restart after crash' "$WORK/a.log" ||
