@@ -34,8 +34,8 @@ namespace {
 // Reading a jobs file builds a YAML tree (yaml-cpp: kilobytes per job) on a thread of its own,
 // and a reload replaces every job definition; both free far more than they keep, and glibc
 // keeps freed memory in its arenas. Handing it back after each load keeps a node's resident
-// memory near what it holds (200,000 jobs: 504 MB instead of 1.29 GB, and 603 MB instead of
-// 2.1 GB after a reload; bench/daemon_memory.sh).
+// memory near what it holds (200,000 jobs: 523 MB instead of 1.35 GB, and 615 MB instead of
+// 2.3 GB after a reload; bench/daemon_memory.sh, docs/benchmarks.md).
 void release_freed_heap() { ::malloc_trim(0); }
 
 using namespace std::chrono_literals;

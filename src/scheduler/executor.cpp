@@ -53,8 +53,8 @@ Executor::Executor(const NodeSettings& settings, RunRegistry& registry, StateWri
       events_(events),
       ended_(std::move(ended)),
       // Forked here, before the node's jobs are added: the guardian then shares (copy-on-write)
-      // only the pages of a near-empty node, and the node's later writes to its job table and
-      // runs cause no copy-on-write faults.
+      // only the pages of a near-empty node, and keeps no old copy of the job table's pages
+      // as the node writes them (bench/daemon_memory.sh).
       runner_(std::make_unique<detail::ProcessRunner>()) {}
 
 Executor::~Executor() {
