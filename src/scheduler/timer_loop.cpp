@@ -133,7 +133,11 @@ void TimerLoop::main() {
     steady_prev = steady;
     now_prev = now;
     if (dirty_ || stop_) continue;
-    park_deadline_ = next_wake(clock_.steady_now(), cluster_clock_.now());
+    // One reading of the clock for both: read apart, a jump between them (a test's FakeClock,
+    // a resumed VM) could pair the new monotonic time with the old cluster time and park past
+    // occurrences already due.
+    const SteadyTime park_steady = clock_.steady_now();
+    park_deadline_ = next_wake(park_steady, cluster_clock_.at(park_steady));
     parked_ = true;
     clock_.wait_until(cv_, lk, park_deadline_);
     parked_ = false;
