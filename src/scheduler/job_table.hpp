@@ -169,17 +169,11 @@ class JobTable {
     std::uint32_t slot, generation;
     std::int64_t fire;
     std::shared_ptr<const JobDef> def;
-    bool fired = false;  // its occurrence was due (not fired already before a backward step)
   };
   // At most `max` per call (a burst is handed on in chunks, so runs start while the rest is
   // still being popped).
   std::vector<Occurrence> pop_due(std::int64_t now_s, std::vector<Popped>& popped, std::size_t max);
   std::vector<Occurrence> requeue(const std::vector<Popped>& popped, std::int64_t now_s);
-  // The timer pops the jobs of its next fire shortly before it (TimerLoop::stage); at the
-  // instant this gives their occurrences as the table stands then: a job removed or paused
-  // meanwhile is dropped, one updated or re-added runs as it is now (once: its last fired
-  // instant is set), and requeue() then skips the jobs whose change requeued them already.
-  std::vector<Occurrence> confirm_staged(const std::vector<Popped>& popped);
 
   // Catch-up: store-backed, unpaused jobs with their queued fire, and a way to mark the
   // occurrences it decided, so the timer does not fire them again.

@@ -225,41 +225,11 @@ std::vector<Occurrence> JobTable::pop_due(std::int64_t now_s, std::vector<Popped
     const HeapEntry h = heap_.pop();
     JobSlot& s = slots_[h.slot];
     if (!s.def || s.generation != h.generation || s.next_fire != h.fire) continue;
-    const bool fired = h.fire > s.last_fired;
-    if (fired) {
+    if (h.fire > s.last_fired) {
       due.push_back({s.def, at_seconds(h.fire), false});
       s.last_fired = h.fire;
     }
-    popped.push_back({h.slot, h.generation, h.fire, s.def, fired});
-  }
-  return due;
-}
-
-namespace {
-bool fires_at(const JobDef& def, std::int64_t at_s) {
-  const auto next = def.schedule.next(at_seconds(at_s - 1));
-  return next && seconds_of(*next) == at_s;
-}
-}  // namespace
-
-std::vector<Occurrence> JobTable::confirm_staged(const std::vector<Popped>& popped) {
-  std::vector<Occurrence> due;
-  std::lock_guard g(mu_);
-  due.reserve(popped.size());
-  for (const Popped& p : popped) {
-    if (!p.fired) continue;
-    const JobSlot& s = slots_[p.slot];
-    if (s.def == p.def && s.generation == p.generation && s.next_fire == p.fire && !s.paused) {
-      due.push_back({s.def, at_seconds(p.fire), false});
-      continue;
-    }
-    // Changed since it was staged (few: Schedule::next under the lock is bounded by them).
-    const auto slot = names_.find(p.def->name, slots_);
-    if (!slot) continue;
-    JobSlot& now = slots_[*slot];
-    if (!now.def || now.paused || now.last_fired > p.fire || !fires_at(*now.def, p.fire)) continue;
-    now.last_fired = p.fire;
-    due.push_back({now.def, at_seconds(p.fire), false});
+    popped.push_back({h.slot, h.generation, h.fire, s.def});
   }
   return due;
 }

@@ -19,13 +19,8 @@ constexpr auto kOnTimeSlack = 1s;
 // An occurrence noticed this late (the process was stopped, the machine suspended or
 // overloaded) went unwatched: it is a misfire.
 constexpr auto kLateThreshold = 5s;
-// Due occurrences handed on at a time: the first runs start while the rest are handed on.
+// Due occurrences handed on at a time: the first runs start while the rest are popped.
 constexpr std::size_t kDispatchChunk = 256;
-// How long before a fire its jobs are popped from the table, and at most how many: popping
-// 10,000 jobs takes some 5 ms on a small machine, which at the instant would delay the last
-// start by as much (docs/benchmarks.md). The rest are popped at the instant.
-constexpr auto kStageLead = 50ms;
-constexpr std::size_t kMaxStaged = 20000;
 
 struct TaskLater {
   template <class T>
@@ -133,12 +128,7 @@ void TimerLoop::main() {
       events_.emit(e);
     }
     for (auto& fn : due_tasks) fn();
-    if (firing) {
-      fire(now, forward_step, expected);
-      stage();
-    } else {
-      unstage(now);
-    }
+    if (firing) fire(now, forward_step, expected);
     lk.lock();
     steady_prev = steady;
     now_prev = now;
@@ -154,94 +144,47 @@ void TimerLoop::main() {
   }
 }
 
-// Hands on the staged jobs, then pops every job due and dispatches it before computing any
-// next fire: with 10,000 jobs due at once the Schedule::next calls would otherwise delay the
-// last start by milliseconds.
+// Pops every job due and dispatches it before computing any next fire: with 10,000 jobs due at
+// once the Schedule::next calls would otherwise delay the last start by milliseconds.
 void TimerLoop::fire(WallTime now, bool forward_step, WallTime expected) {
   const std::int64_t now_s = floor_seconds(now);
-  if (!staged_.empty() && now_s >= staged_at_) {
-    const std::vector<JobTable::Popped> popped = std::move(staged_);
-    staged_.clear();
-    hand_on(jobs_.confirm_staged(popped), popped, now, forward_step, expected);
-  }
+  auto classify = [&](std::vector<Occurrence>& occs) {
+    for (Occurrence& o : occs) {
+      const auto late = now - WallTime(o.at);
+      o.misfired = late > kOnTimeSlack &&
+                   ((forward_step && WallTime(o.at) > expected) || late > kLateThreshold);
+    }
+    events_.counters.fired += occs.size();
+  };
   // In chunks, so that runs start while the rest is popped, and no temporary grows large.
   for (;;) {
     std::vector<JobTable::Popped> popped;
     std::vector<Occurrence> due = jobs_.pop_due(now_s, popped, kDispatchChunk);
     if (popped.empty()) return;
-    hand_on(std::move(due), popped, now, forward_step, expected);
-  }
-}
-
-void TimerLoop::classify(std::vector<Occurrence>& occs, WallTime now, bool forward_step,
-                         WallTime expected) {
-  for (Occurrence& o : occs) {
-    const auto late = now - WallTime(o.at);
-    o.misfired = late > kOnTimeSlack &&
-                 ((forward_step && WallTime(o.at) > expected) || late > kLateThreshold);
-  }
-  events_.counters.fired += occs.size();
-}
-
-// `due`: the occurrences of the jobs `popped` (which requeue() schedules next).
-void TimerLoop::hand_on(std::vector<Occurrence> due, const std::vector<JobTable::Popped>& popped,
-                        WallTime now, bool forward_step, WallTime expected) {
-  classify(due, now, forward_step, expected);
-  // Misfired occurrences wait for the rest of their job's (requeue's, below): a job's policy
-  // (run_once, run_all with max_catchup) must see all of its missed occurrences at once.
-  const bool any_misfired =
-      std::any_of(due.begin(), due.end(), [](const Occurrence& o) { return o.misfired; });
-  if (!any_misfired) {
-    if (due.size() <= kDispatchChunk) {
-      if (!due.empty()) dispatch_(std::move(due), now);
-    } else {
-      for (std::size_t first = 0; first < due.size(); first += kDispatchChunk) {
-        const auto from = due.begin() + static_cast<std::ptrdiff_t>(first);
-        const auto to = due.begin() + static_cast<std::ptrdiff_t>(std::min(due.size(), first + kDispatchChunk));
-        dispatch_(std::vector<Occurrence>(std::make_move_iterator(from), std::make_move_iterator(to)), now);
-      }
+    classify(due);
+    // Misfired occurrences wait for the rest of their job's (all in this chunk): a job's
+    // policy (run_once, run_all with max_catchup) must see all of its missed occurrences at once.
+    const bool any_misfired =
+        std::any_of(due.begin(), due.end(), [](const Occurrence& o) { return o.misfired; });
+    if (!due.empty() && !any_misfired) dispatch_(std::move(due), now);
+    std::vector<Occurrence> extra = jobs_.requeue(popped, now_s);
+    classify(extra);
+    if (any_misfired) {
+      extra.insert(extra.begin(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
     }
-    due.clear();
+    if (extra.empty()) continue;
+    std::stable_sort(extra.begin(), extra.end(),
+                     [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; });
+    dispatch_(std::move(extra), now);
   }
-  std::vector<Occurrence> extra = jobs_.requeue(popped, floor_seconds(now));
-  classify(extra, now, forward_step, expected);
-  extra.insert(extra.begin(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
-  if (extra.empty()) return;
-  std::stable_sort(extra.begin(), extra.end(),
-                   [](const Occurrence& a, const Occurrence& b) { return a.at < b.at; });
-  dispatch_(std::move(extra), now);
-}
-
-// Pops the jobs of the next fire once it is at most kStageLead away (see kStageLead).
-void TimerLoop::stage() {
-  if (!staged_.empty()) return;
-  const auto next = jobs_.next_fire();
-  if (!next || *next == stage_tried_) return;
-  const auto lead = WallTime(std::chrono::seconds(*next)) - cluster_clock_.now();
-  if (lead <= WallTime::duration::zero() || lead > kStageLead) return;
-  stage_tried_ = *next;
-  jobs_.pop_due(*next, staged_, kMaxStaged);  // its occurrences are confirmed at the instant
-  staged_at_ = *next;
-}
-
-// Firing stopped (shutdown) before the staged instant: its jobs go back to the table's queue.
-void TimerLoop::unstage(WallTime now) {
-  if (staged_.empty()) return;
-  jobs_.requeue(staged_, floor_seconds(now));
-  staged_.clear();
 }
 
 TimerLoop::SteadyTime TimerLoop::next_wake(SteadyTime steady, WallTime now) const {
   SteadyTime deadline = steady + kMaxSleep;
-  const auto steady_at = [&](std::int64_t s, WallTime::duration lead) {
-    return steady + std::chrono::duration_cast<SteadyTime::duration>(WallTime(std::chrono::seconds(s)) - now - lead);
-  };
   if (firing_) {
-    if (!staged_.empty()) deadline = std::min(deadline, steady_at(staged_at_, {}));
     if (auto next = jobs_.next_fire()) {
-      // Early to stage it, unless staged or tried already.
-      const bool ahead = staged_.empty() && *next != stage_tried_;
-      deadline = std::min(deadline, steady_at(*next, ahead ? kStageLead : WallTime::duration{}));
+      const auto until = WallTime(std::chrono::seconds(*next)) - now;
+      deadline = std::min(deadline, steady + std::chrono::duration_cast<SteadyTime::duration>(until));
     }
   }
   if (!tasks_.empty()) deadline = std::min(deadline, tasks_.front().at);

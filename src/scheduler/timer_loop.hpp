@@ -3,8 +3,7 @@
 // network, so no store latency can delay a `local` job, a timeout or the watchdog.
 //
 // It waits on the monotonic clock for the next fire of the cluster's clock (ClusterClock), at
-// most a second at a time; shortly before a fire it pops the jobs due then (staging), so at the
-// instant their runs are handed on at once. On every wake it compares the cluster's time with what it should
+// most a second at a time, and on every wake compares the cluster's time with what it should
 // read: a forward jump (the store's clock stepped, or the memory: store's wall clock) sends the
 // skipped occurrences through the misfire policy; a backward one never fires an occurrence
 // twice (each job remembers its last fired instant).
@@ -54,11 +53,6 @@ class TimerLoop {
   };
   void main();
   void fire(WallTime now, bool forward_step, WallTime expected);
-  void hand_on(std::vector<Occurrence> due, const std::vector<JobTable::Popped>& popped,
-               WallTime now, bool forward_step, WallTime expected);
-  void classify(std::vector<Occurrence>& occs, WallTime now, bool forward_step, WallTime expected);
-  void stage();
-  void unstage(WallTime now);
   SteadyTime next_wake(SteadyTime steady, WallTime now) const;
 
   Clock& clock_;
@@ -77,11 +71,6 @@ class TimerLoop {
   bool parked_ = false;
   bool started_ = false;
   SteadyTime park_deadline_{};
-  // The loop's thread only: the jobs of the next fire, popped up to kStageLead before it, and
-  // the instant last tried (so a stage that found nothing is not tried again at once).
-  std::vector<JobTable::Popped> staged_;
-  std::int64_t staged_at_ = kNoTime;
-  std::int64_t stage_tried_ = kNoTime;
   std::thread thread_;
 };
 
