@@ -15,6 +15,7 @@
 #include "cli/record_format.hpp"
 #include "cli/user_text.hpp"
 #include "solocron/cron.hpp"
+#include "solocron/version.hpp"
 
 namespace solocron::cli {
 
@@ -119,7 +120,7 @@ void ApiServer::install(httplib::Server& server) {
   get("/api/v1/nodes", [this](Store& s, const httplib::Request&, const ApiPrincipal&, int&) {
     return json{{"store", s.describe()},
                 {"store_time", format_store_time(s.now())},
-                {"answered_by", {{"node", settings_.node_id}, {"version", settings_.version}}},
+                {"answered_by", {{"node", settings_.node_id}, {"version", solocron::version()}}},
                 {"nodes", nodes_json(s)}};
   });
 

@@ -29,7 +29,6 @@ namespace solocron::cli {
 
 struct ApiSettings {
   std::string node_id;
-  std::string version;
   // The node listens on loopback only: reading needs no token there.
   bool loopback_bind = false;
   // Called with one line for the node's log after each operation that changed the cluster,

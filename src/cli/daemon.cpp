@@ -303,7 +303,6 @@ void Node::apply_settings(const detail::Config& loaded) {
 ApiSettings Node::api_settings() {
   ApiSettings s;
   s.node_id = config_.node.node_id;
-  s.version = kVersion;
   s.loopback_bind = is_loopback_address(config_.http_address);
   s.audit = [this](bool refused, const std::string& line) {
     if (refused) {
