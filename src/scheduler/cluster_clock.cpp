@@ -11,13 +11,24 @@ std::int64_t ns_of(Clock::steady_time s) {
 std::int64_t ns_of(Clock::wall_time w) {
   return std::chrono::duration_cast<nanoseconds>(w.time_since_epoch()).count();
 }
+// Readings further apart than this are taken again (a few times at most: on a real clock
+// they are some 50 ns apart unless the thread was preempted).
+constexpr auto kPairedReads = std::chrono::milliseconds(1);
 }  // namespace
 
-ClusterClock::WallTime ClusterClock::at(SteadyTime s) const {
-  if (!measured()) {
-    // Unmeasured: the wall clock, carried to `s` on the monotonic clock.
-    return clock_.now() + std::chrono::duration_cast<WallTime::duration>(s - clock_.steady_now());
+Clock::wall_time wall_at(const Clock& clock, Clock::steady_time s) {
+  for (int attempt = 0;; ++attempt) {
+    const auto before = clock.steady_now();
+    const auto wall = clock.now();
+    const auto after = clock.steady_now();
+    if (after - before < kPairedReads || attempt == 3) {
+      return wall + std::chrono::duration_cast<Clock::wall_time::duration>(s - before);
+    }
   }
+}
+
+ClusterClock::WallTime ClusterClock::at(SteadyTime s) const {
+  if (!measured()) return wall_at(clock_, s);  // unmeasured: the node's own wall clock
   const std::int64_t t = ns_of(s) + offset_ns_.load(std::memory_order_acquire);
   return WallTime(std::chrono::duration_cast<WallTime::duration>(nanoseconds(t)));
 }

@@ -18,6 +18,11 @@
 
 namespace solocron::detail {
 
+// This node's wall clock at monotonic time `s`, from readings of both clocks taken together: a
+// jump between two separate reads (a VM resumed, a test's FakeClock advanced) would pair the
+// old wall time with the new monotonic one and be off by the whole jump.
+Clock::wall_time wall_at(const Clock& clock, Clock::steady_time s);
+
 class ClusterClock {
  public:
   using WallTime = Clock::wall_time;

@@ -84,7 +84,7 @@ void NodeSession::measure(SteadyTime sent, SteadyTime received, StoreTime store_
   // stalled, a lock waited for) would move the cluster's clock by that much. It is skipped,
   // unless there is none yet.
   if (received - sent > kMaxSampleRoundTrip && cluster_clock_.measured()) return;
-  const auto wall = clock_.now() - (clock_.steady_now() - received) - (received - sent) / 2;
+  const auto wall = wall_at(clock_, received) - (received - sent) / 2;
   cluster_clock_.measure(sent, received, store_time, wall);
   const auto offset = cluster_clock_.wall_offset();
   const auto rtt = std::chrono::duration_cast<milliseconds>(received - sent);
