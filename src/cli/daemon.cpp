@@ -22,7 +22,6 @@
 #include "cli/reload_settings.hpp"
 #include "cli/store_options.hpp"
 #include "cli/user_text.hpp"
-#include "cli/version.hpp"
 #include "config/http_address.hpp"
 #include "cron/duration.hpp"
 #include "solocron/scheduler.hpp"
