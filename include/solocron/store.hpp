@@ -42,7 +42,7 @@
 
 namespace solocron {
 
-// Timestamps written and read by the store, on the store's clock.
+// Timestamps written and read by the store, on the store's clock (floored to the millisecond).
 using StoreTime = std::chrono::sys_time<std::chrono::milliseconds>;
 
 class StoreError : public std::runtime_error {

@@ -14,6 +14,16 @@ std::int64_t ns_of(Clock::wall_time w) {
 // Readings further apart than this are taken again (a few times at most: on a real clock
 // they are some 50 ns apart unless the thread was preempted).
 constexpr auto kPairedReads = std::chrono::milliseconds(1);
+// Successive measurements differ by up to a millisecond with no change of either clock: every
+// backend floors the store's clock to the millisecond (StoreTime), and round trips are not
+// symmetric. Taken as they come, the estimate jumps that much at every heartbeat and a fire
+// lands anywhere in that millisecond. Changes smaller than this are averaged (an eighth of each,
+// as NTP filters its samples); larger ones are a step, taken whole. Each floored sample is at
+// or behind the store's clock, so their average is too: the node never fires early by the
+// store's clock (a claim made early is refused, too_early, and costs a retry), and fires about
+// half a millisecond after the instant, steadily.
+constexpr std::int64_t kSmoothedBelow_ns = 3'000'000;
+constexpr std::int64_t kSmoothing = 8;
 }  // namespace
 
 Clock::wall_time wall_at(const Clock& clock, Clock::steady_time s) {
@@ -43,7 +53,9 @@ std::chrono::milliseconds ClusterClock::measure(SteadyTime sent, SteadyTime rece
   const std::int64_t mid = ns_of(sent) + (ns_of(received) - ns_of(sent)) / 2;
   const std::int64_t offset = ns_of(store) - mid;
   const bool before = measured();
-  const std::int64_t previous = offset_ns_.exchange(offset, std::memory_order_acq_rel);
+  const std::int64_t previous = offset_ns_.load(std::memory_order_acquire);
+  const bool small = before && offset - previous < kSmoothedBelow_ns && previous - offset < kSmoothedBelow_ns;
+  offset_ns_.store(small ? previous + (offset - previous) / kSmoothing : offset, std::memory_order_release);
   measured_.store(true, std::memory_order_release);
   wall_offset_ms_.store((ns_of(wall) - ns_of(store)) / 1'000'000, std::memory_order_relaxed);
   if (!before) return std::chrono::milliseconds(0);
