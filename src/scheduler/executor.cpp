@@ -120,7 +120,11 @@ void Executor::spawn_check(std::uint64_t seen) {
 }
 
 void Executor::worker_main() {
-  while (RunPtr run = registry_.next_to_start(clock_)) {
+  RunPtr spare;
+  for (;;) {
+    if (!spare) spare = std::make_shared<Run>();
+    RunPtr run = registry_.next_to_start(clock_, &spare);
+    if (!run) return;
     ++started_;
     execute(run);
   }

@@ -9,6 +9,8 @@
 // One mutex guards it all; nothing here calls the store, a process or an observer.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -47,7 +49,9 @@ struct Run {
   Trigger trigger = Trigger::schedule;  // of this attempt (SOLOCRON_TRIGGER)
   // Under the registry's mutex:
   RunPhase phase = RunPhase::queued;
-  StopReason stop_reason = StopReason::none;
+  // Written under the registry's mutex; atomic so that a worker reads it after the action
+  // without taking the lock a third time per run.
+  std::atomic<StopReason> stop_reason{StopReason::none};
   bool holds_slot = false;
   bool started = false;
   std::uint64_t marked_seq = 0;  // registry sequence when its running mark was stored
@@ -92,7 +96,9 @@ class RunRegistry {
   // --- workers ---
   // Blocks until a run can start (a queued store-backed run, or a local one and a free slot),
   // then marks it running. Returns null once stopped with nothing left to start.
-  RunPtr next_to_start(Clock& clock);
+  // `spare`, when given, becomes the Run of a local run that starts (allocated by the worker
+  // before it takes the lock, so the lock is not held across an allocation).
+  RunPtr next_to_start(Clock& clock, RunPtr* spare = nullptr);
   // Whether a worker would find work now (spawn decisions).
   std::size_t startable() const;
   std::size_t idle_workers() const;
@@ -103,7 +109,8 @@ class RunRegistry {
 
   // --- stops (the caller acts on the returned runs outside the lock) ---
   // Sets the reason on every run matching `pred` that is not stopping already; returns those
-  // (to signal, count and report once).
+  // (to signal, count and report once). Queued local runs are not among them (see
+  // drain_queued): nothing but replace and shutdown stops those, and both see the queue.
   std::vector<RunPtr> stop_if(const std::function<bool(const Run&)>& pred, StopReason reason);
   // Queued runs that never started are removed and returned (shutdown).
   std::vector<RunPtr> drain_queued(StopReason reason);
@@ -130,7 +137,21 @@ class RunRegistry {
   bool wait_no_runs(Clock& clock, Clock::steady_time deadline);
 
  private:
+  // A local run waiting for a worker. Its Run is made when it starts, or earlier when
+  // something must refer to it (replaced or drained while queued): a burst of 10,000 due local
+  // jobs then costs the timer thread a queue entry apiece, not an allocation, and each Run is
+  // allocated and freed on the worker that runs it, from memory that stays warm.
+  struct LocalQueued {
+    std::shared_ptr<const JobDef> def;
+    std::chrono::sys_seconds at;
+    RunPtr run;  // null until made
+  };
   RunPtr make_locked(std::shared_ptr<const JobDef> def, OccurrenceKey key, bool store_backed);
+  // A new Run, linked into the list; `count_` and the job's activity are the caller's.
+  RunPtr link_new_locked(std::shared_ptr<const JobDef> def, OccurrenceKey key, bool store_backed,
+                         RunPtr* spare = nullptr);
+  const RunPtr& made_locked(LocalQueued& q, RunPtr* spare = nullptr);
+  void replace_locked(const JobDef& def, std::vector<RunPtr>& replaced);
   void erase_locked(const Run& run);
   void changed_locked();
 
@@ -138,10 +159,12 @@ class RunRegistry {
   mutable std::mutex mu_;
   std::condition_variable_any work_cv_;
   std::condition_variable_any runs_cv_;
-  RunPtr head_;  // every run, newest first (see Run::next)
-  std::size_t count_ = 0;
+  RunPtr head_;  // every run made, newest first (see Run::next)
+  std::size_t count_ = 0;  // runs made and queued local runs not made yet
   std::deque<RunPtr> ready_;  // store-backed, slot held
-  std::deque<RunPtr> local_;  // local, waiting for a slot
+  std::deque<LocalQueued> local_;  // local, waiting for a slot (not listed until made)
+  std::size_t unmade_ = 0;         // entries of local_ whose Run is not made yet
+  std::size_t slot_waiters_ = 0;   // in wait_no_runs
   std::size_t held_ = 0;      // slots held (reserved, claiming, marking, queued store-backed, running)
   std::size_t reserved_ = 0;  // reserved and not yet given to an entry
   std::size_t idle_workers_ = 0;

@@ -105,6 +105,7 @@ void Scheduler::Impl::deadline_moved(Clock::steady_time deadline) {
 
 void Scheduler::Impl::dispatch(std::vector<Occurrence> occs, WallTime now) {
   std::vector<Occurrence> run, late;
+  run.reserve(occs.size());  // a burst's chunk: no regrowth on the timer thread
   std::map<std::string, std::vector<Occurrence>> misfired;  // by job, oldest first
   for (Occurrence& o : occs) {
     if (o.misfired) {
@@ -138,6 +139,8 @@ void Scheduler::Impl::dispatch(std::vector<Occurrence> occs, WallTime now) {
   split_missed(late, "noticed after its starting_deadline");
   split_missed(skipped, "misfire (the node was stopped, stalled or the clock jumped)");
   std::vector<Occurrence> local, claimed;
+  local.reserve(run.size());
+  claimed.reserve(run.size());
   for (Occurrence& o : run) {
     if (o.def->store_backed()) {
       claimed.push_back(std::move(o));  // the claimer applies the jitter

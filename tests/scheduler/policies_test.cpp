@@ -1,5 +1,8 @@
 // Policies: overlap (allow/forbid/replace, locally and through the store), timeout,
 // max_concurrent_runs queueing, pause/resume, run_now, remove/update while running, apply().
+#include <atomic>
+#include <thread>
+
 #include "scheduler/scheduler_test_util.hpp"
 
 namespace solocron::testing {
@@ -159,6 +162,71 @@ TEST_F(SchedulerTest, MaxConcurrentRunsQueuesLocalRuns) {
   st = s.statistics();
   EXPECT_EQ(st.succeeded, 5u);
   EXPECT_EQ(st.queued, 0u);
+}
+
+// A local run waiting for a slot is only an entry in the queue until it starts: replaced or
+// shut down there, it is still reported once, as not started.
+TEST_F(SchedulerTest, AQueuedLocalRunIsReplacedBeforeItStarts) {
+  NodeSettings settings = node_settings();
+  settings.max_concurrent_runs = 1;
+  Scheduler& s = make(settings);
+  JobSpec hog = callable_job("hog", "0 * * * * *", b.fn());
+  hog.run_on = RunOn::local;
+  ASSERT_TRUE(s.add(std::move(hog)));
+  s.start();
+  tick_for(60s);  // the hog takes the one slot at the minute
+  ASSERT_TRUE(eventually([&] { return b.started == 1; }));
+  std::atomic<int> ran{0};
+  JobSpec r = callable_job("r", "* * * * * *", [&](const RunContext&) { return ++ran, 0; });
+  r.run_on = RunOn::local;
+  r.overlap = OverlapMode::replace;
+  ASSERT_TRUE(s.add(std::move(r)));  // queues behind the hog, second by second
+  tick_for(4s);
+  // Each newer occurrence of r replaced the one queued before it, which never starts; the
+  // replaced ones are reported when a slot frees and a worker takes them off the queue.
+  ASSERT_TRUE(eventually([&] { return s.statistics().replaced == 3; }));
+  EXPECT_EQ(s.statistics().queued, 4u);
+  b.gate.open();
+  ASSERT_TRUE(s.wait_idle());
+  EXPECT_EQ(ran, 1);
+  const auto fin = rec.of(RunEventKind::finished, "r");
+  ASSERT_EQ(fin.size(), 4u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(fin[i].state, RunState::interrupted);
+    EXPECT_EQ(fin[i].message, "not started: replaced by a newer occurrence (overlap: replace)");
+  }
+  EXPECT_EQ(fin[3].state, RunState::succeeded);
+  EXPECT_EQ(s.statistics().queued, 0u);
+}
+
+TEST_F(SchedulerTest, QueuedLocalRunsAreReportedOnShutdown) {
+  NodeSettings settings = node_settings();
+  settings.max_concurrent_runs = 1;
+  Scheduler& s = make(settings);
+  for (int i = 0; i < 4; ++i) {
+    JobSpec j = callable_job("j" + std::to_string(i), "0 * * * * *", b.fn());
+    j.run_on = RunOn::local;
+    ASSERT_TRUE(s.add(std::move(j)));
+  }
+  s.start();
+  tick_for(60s);
+  ASSERT_TRUE(eventually([&] { return b.started == 1 && s.statistics().queued == 3; }));
+  std::thread stopper([&] { s.shutdown(10s); });
+  // The queued ones are let go at once; the running one finishes within the grace.
+  ASSERT_TRUE(eventually([&] { return rec.of(RunEventKind::finished).size() == 3; }));
+  b.gate.open();
+  stopper.join();
+  const auto fin = rec.of(RunEventKind::finished);
+  ASSERT_EQ(fin.size(), 4u);
+  int not_started = 0;
+  for (const RunEvent& e : fin) {
+    const bool queued = e.message == "not started: the node shut down";
+    EXPECT_EQ(e.state, queued ? RunState::interrupted : RunState::succeeded) << e.message;
+    not_started += queued;
+  }
+  EXPECT_EQ(not_started, 3);
+  EXPECT_EQ(b.started, 1);
+  EXPECT_EQ(s.statistics().queued, 0u);
 }
 
 TEST_F(SchedulerTest, PoolGrowsWhenEveryWorkerIsBlocked) {
